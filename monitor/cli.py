@@ -1,0 +1,197 @@
+"""argv → command. Translates MonitorError into a message and an exit code; holds no logic.
+
+Exit status (the contract): 0 the command did its job (for `poll`, also when some feeds failed:
+they are reported); 2 invalid config or usage; 1 anything else that stopped the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from monitor import __version__
+from monitor.config import default_config_path, load_config
+from monitor.errors import ConfigError, MonitorError
+from monitor.models import FeedOutcome
+
+log = logging.getLogger("monitor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS,
+                        help="config file (default: $MONITOR_CONFIG, then ./config.yaml)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log every event, not only problems")
+    common.add_argument("--log-format", choices=["text", "json"], default=argparse.SUPPRESS,
+                        help="log line format on standard error")
+    p = argparse.ArgumentParser(prog="monitor", parents=[common],
+                                description="Watch news feeds for one topic; keep a clean corpus.")
+    p.add_argument("--version", action="version", version=f"monitor {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    sub.add_parser("poll", parents=[common], help="poll every enabled feed once, append new stories")
+    sub.add_parser("run", parents=[common], help="the daemon: scheduled polls until SIGTERM/SIGINT")
+    sub.add_parser("feeds", parents=[common], help="one line per feed: health, last success, ...")
+    sub.add_parser("check", parents=[common], help="validate the config without network access")
+    d = sub.add_parser("digest", parents=[common], help="build and deliver the digest now")
+    d.add_argument("--dry-run", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _logging(getattr(args, "verbose", False), getattr(args, "log_format", "text"))
+    config_path = getattr(args, "config", None) or default_config_path()
+    try:
+        config = load_config(config_path)
+        return COMMANDS[args.command](config, args)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"monitor: config error: {problem}", file=sys.stderr)
+        return e.exit_code
+    except MonitorError as e:
+        print(f"monitor: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("monitor: interrupted", file=sys.stderr)
+        return 130
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+                           "level": record.levelname.lower(), "message": record.getMessage()},
+                          ensure_ascii=False)
+
+
+def _logging(verbose: bool, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("monitor")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_check(config, args) -> int:
+    enabled = sum(1 for f in config.feeds if f.enabled)
+    print(f"{config.path.name}: OK — {len(config.feeds)} feeds ({enabled} enabled), "
+          f"corpus {config.corpus_dir}, database {config.database}")
+    return 0
+
+
+def cmd_poll(config, args) -> int:
+    from monitor.app import App
+
+    app = App(config)
+    try:
+        progress = _Progress(len(app.enabled_feeds())) if sys.stderr.isatty() else None
+        started = time.monotonic()
+        outcomes = asyncio.run(app.poll(progress=progress))
+        if progress:
+            progress.done()
+        for o in outcomes:
+            if not o.ok:
+                print(f"FAILED {o.feed_url}: {o.error}", file=sys.stderr)
+        print(summary(outcomes, time.monotonic() - started))
+        return 0
+    finally:
+        app.close()
+
+
+def summary(outcomes: list[FeedOutcome], seconds: float) -> str:
+    appended = sum(len(o.appended) for o in outcomes)
+    failed = sum(1 for o in outcomes if not o.ok)
+    unchanged = sum(1 for o in outcomes if o.status in ("not_modified", "unchanged"))
+    return (f"polled {len(outcomes)} feeds in {seconds:.1f}s: {appended} new stories, "
+            f"{sum(o.duplicates for o in outcomes)} duplicates, "
+            f"{sum(o.rejected for o in outcomes)} off-topic, "
+            f"{sum(o.seen for o in outcomes)} seen before, {unchanged} unchanged, {failed} failed")
+
+
+class _Progress:
+    """A one-line progress bar on a terminal (standard error)."""
+
+    def __init__(self, total: int):
+        self.total, self.count = total, 0
+
+    def __call__(self, outcome: FeedOutcome) -> None:
+        self.count += 1
+        width = 30
+        filled = int(width * self.count / max(self.total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {self.count}/{self.total} feeds")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        sys.stderr.flush()
+
+
+def cmd_run(config, args) -> int:
+    from monitor.app import App
+
+    app = App(config)
+
+    def report(outcomes: list[FeedOutcome]) -> None:
+        for o in outcomes:
+            if not o.ok:
+                log.warning("feed %s failed: %s", o.feed_url, o.error)
+        log.warning(summary(outcomes, 0).replace(" in 0.0s", "")) if any(
+            o.appended for o in outcomes) else log.info(summary(outcomes, 0).replace(" in 0.0s", ""))
+
+    print(f"monitor {__version__}: watching {len(app.enabled_feeds())} feeds, corpus "
+          f"{config.corpus_dir} ({len(app.corpus.scan())} stories); stop with Ctrl-C or SIGTERM",
+          file=sys.stderr)
+    try:
+        asyncio.run(app.run(report))
+    finally:
+        app.close()
+    print("monitor: stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_feeds(config, args) -> int:
+    from monitor.app import App
+
+    app = App(config)
+    try:
+        rows = app.feed_rows()
+    finally:
+        app.close()
+    header = ("STATE", "LAST SUCCESS", "FAILS", "NEXT POLL", "KEPT 7D", "FEED", "LAST ERROR")
+    table = [header]
+    for r in rows:
+        state = "disabled" if not r["enabled"] else (
+            "new" if not r["last_polled"] else ("ok" if not r["consecutive_failures"] else "failing"))
+        table.append((state, _short_time(r["last_success"]), str(r["consecutive_failures"] or 0),
+                      _short_time(r["next_due"]), str(r["kept_7d"]), r["name"] or r["url"],
+                      (r["last_error"] or "") if r["consecutive_failures"] else ""))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _short_time(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_digest(config, args) -> int:
+    raise MonitorError("digest: not implemented yet (the daily digest is a separate issue)")
+
+
+COMMANDS = {"check": cmd_check, "poll": cmd_poll, "run": cmd_run, "feeds": cmd_feeds,
+            "digest": cmd_digest}

@@ -1,0 +1,174 @@
+"""HTTP, and only HTTP: the one module that imports httpx.
+
+Every request goes through `Fetcher.get`, which interprets HTTP in one place:
+  - bounded concurrency: a per-host limit (taken first, so a slow host never holds global slots)
+    and a global limit;
+  - connect/read timeouts per socket operation, plus a total deadline for the whole exchange, so
+    a server that trickles a byte a second is cut off;
+  - conditional GET (If-None-Match / If-Modified-Since) and 304;
+  - redirects followed by hand (at most `max_redirects`, http/https only); when every hop was
+    permanent (301/308) the new URL is reported so the caller can update the stored feed URL;
+  - a size cap enforced while streaming, counted on the decompressed bytes (a gzip bomb is cut
+    off as soon as its output passes the cap), and checked against Content-Length up front;
+  - 429/503 with Retry-After → a FetchError carrying the delay (capped at a day).
+httpx exceptions are translated here into FetchError (chained); nothing else leaves this module.
+Does not parse documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from monitor import __version__
+from monitor.errors import FetchError
+from monitor.models import FetchResult
+
+USER_AGENT = f"monitor/{__version__} (news topic monitor; +https://pypi.org/project/httpx/)"
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+MAX_RETRY_AFTER = 86400.0
+REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT = {301, 308}
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3); capped at a day."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    delay = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return min(max(delay, 0.0), MAX_RETRY_AFTER)
+
+
+class Fetcher:
+    def __init__(self, *, concurrency: int = 16, per_host: int = 2, connect: float = 10.0,
+                 read: float = 30.0, total: float = 60.0, max_redirects: int = 5,
+                 user_agent: str | None = None, transport: httpx.AsyncBaseTransport | None = None):
+        self.total = total
+        self.max_redirects = max_redirects
+        self.per_host = per_host
+        self._global = asyncio.Semaphore(concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=total),
+            limits=httpx.Limits(max_connections=concurrency * 2,
+                                max_keepalive_connections=concurrency),
+            headers={"User-Agent": user_agent or USER_AGENT},
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.per_host)
+        return self._hosts[host]
+
+    async def get(self, url: str, *, max_bytes: int, etag: str | None = None,
+                  last_modified: str | None = None, accept: str = FEED_ACCEPT) -> FetchResult:
+        """GET `url` with every rule above applied. Raises FetchError; never an httpx error."""
+        _check_scheme(url, url)
+        async with self._host_slot(url), self._global:
+            start = time.monotonic()
+            try:
+                async with asyncio.timeout(self.total):
+                    return await self._exchange(url, max_bytes, etag, last_modified, accept, start)
+            except TimeoutError as e:
+                raise FetchError(url, "timeout", f"no complete response within {self.total:g}s "
+                                 "(total timeout)") from e
+
+    async def _exchange(self, url, max_bytes, etag, last_modified, accept, start) -> FetchResult:
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current, permanent = url, True
+        for hop in range(self.max_redirects + 1):
+            status, resp_headers, body = await self._one(current, headers, max_bytes, url)
+            if status in REDIRECTS and "location" in resp_headers:
+                target = urljoin(current, resp_headers["location"].strip())
+                _check_scheme(url, target)
+                permanent = permanent and status in PERMANENT
+                current = target
+                continue
+            if status == 304:
+                return FetchResult(url=url, final_url=current, status=304, body=b"",
+                                   headers=resp_headers, etag=resp_headers.get("etag") or etag,
+                                   last_modified=resp_headers.get("last-modified") or last_modified,
+                                   permanent_url=current if permanent and current != url else None,
+                                   elapsed=time.monotonic() - start)
+            if status in (429, 503):
+                delay = parse_retry_after(resp_headers.get("retry-after"))
+                raise FetchError(url, f"http_{status}",
+                                 f"HTTP {status}" + (f", retry after {delay:.0f}s" if delay else ""),
+                                 status=status, retry_after=delay)
+            if status >= 400 or status < 200 or status in REDIRECTS:
+                raise FetchError(url, f"http_{status}", f"HTTP {status}", status=status)
+            return FetchResult(url=url, final_url=current, status=status, body=body,
+                               headers=resp_headers, etag=resp_headers.get("etag"),
+                               last_modified=resp_headers.get("last-modified"),
+                               permanent_url=current if permanent and current != url else None,
+                               elapsed=time.monotonic() - start)
+        raise FetchError(url, "redirects", f"more than {self.max_redirects} redirects")
+
+    async def _one(self, url: str, headers: dict, max_bytes: int, asked: str):
+        """One request/response. The body is read only for a 2xx answer."""
+        try:
+            async with self._client.stream("GET", url, headers=headers) as resp:
+                resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+                if not 200 <= resp.status_code < 300:
+                    return resp.status_code, resp_headers, b""
+                declared = resp.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(asked, "too_large",
+                                     f"Content-Length {declared} exceeds the {max_bytes}-byte cap")
+                chunks, size = [], 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FetchError(asked, "too_large",
+                                         f"body exceeds the {max_bytes}-byte cap (decompressed)")
+                    chunks.append(chunk)
+                return resp.status_code, resp_headers, b"".join(chunks)
+        except httpx.TimeoutException as e:
+            raise FetchError(asked, "timeout", f"{type(e).__name__} at {url}") from e
+        except httpx.ConnectError as e:
+            raise FetchError(asked, "connect", f"cannot connect to {urlsplit(url).netloc}: "
+                             f"{e or type(e).__name__}") from e
+        except httpx.DecodingError as e:
+            raise FetchError(asked, "decoding", f"bad content encoding: {e}") from e
+        except httpx.InvalidURL as e:
+            raise FetchError(asked, "bad_url", str(e)) from e
+        except (httpx.HTTPError, httpx.StreamError) as e:
+            raise FetchError(asked, "network", f"{type(e).__name__}: {e}") from e
+
+
+def _check_scheme(asked: str, url: str) -> None:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(asked, "scheme", f"refusing to fetch a {scheme or 'relative'}: URL ({url[:80]})")

@@ -1,0 +1,162 @@
+"""Feed documents → frozen entries: the one module that imports feedparser.
+
+feedparser only ever sees bytes (a str would make it open a URL or a file: it has no timeout and
+no size limit) together with the response headers, so it can honour the charset and resolve
+relative links against the final URL. Before it sees them, a DOCTYPE internal subset is removed:
+entity declarations are how "billion laughs" and quadratic blow-up documents work, and feedparser's
+loose fallback parser would expand them. A malformed ("bozo") document still yields what feedparser
+recovered; a document that is not a feed at all (HTML, an image, JSON, nothing) is a ParseError.
+CPU work: callers run it off the event loop. No network I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+
+import feedparser
+
+from monitor.errors import ParseError
+from monitor.models import Entry, ParsedFeed
+
+# An internal DTD subset: <!DOCTYPE x [ ... ]>. Declarations inside may not contain "]>".
+_DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_SIGNATURES = {b"\x89PNG": "a PNG image", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
+               b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive",
+               b"\x1f\x8b": "gzip data"}
+
+
+def defuse(data: bytes) -> bytes:
+    """Remove a DOCTYPE internal subset (entity declarations) from the document head."""
+    head = data[:1_000_000]
+    if not _ENTITY_DECL.search(head):
+        return data
+    m = _DOCTYPE_SUBSET.search(head)
+    if m:
+        return data[:m.start()] + data[m.end():]
+    # An unterminated subset: drop everything up to the root element's start.
+    start = head.upper().find(b"<!DOCTYPE")
+    root = re.search(rb"<(rss|feed|rdf:RDF|channel)\b", data, re.IGNORECASE)
+    if start >= 0 and root and root.start() > start:
+        return data[:start] + data[root.start():]
+    return data
+
+
+def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: str) -> ParsedFeed:
+    """Parse one feed document. Raises ParseError when it is not a feed."""
+    _refuse_non_feed(data, headers, final_url)
+    response_headers = {k: v for k, v in headers.items()
+                        if k in ("content-type", "content-language", "content-encoding")}
+    response_headers.setdefault("content-type", "application/xml")
+    response_headers["content-location"] = final_url
+    # Entities have been defused; drop transfer encodings: `data` is already decompressed.
+    response_headers.pop("content-encoding", None)
+    parsed = feedparser.parse(defuse(data), response_headers=response_headers,
+                              sanitize_html=True, resolve_relative_uris=True)
+    if not parsed.get("version") and not parsed.entries:
+        why = parsed.get("bozo_exception")
+        raise ParseError(final_url, "not a feed" + (f": {_short(why)}" if why else ""))
+    entries = tuple(e for e in (_entry(raw, feed_url) for raw in parsed.entries) if e)
+    feed = parsed.get("feed", {})
+    ttl = feed.get("ttl")
+    bozo = _short(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    return ParsedFeed(title=plain(feed.get("title", "")), link=_http(feed.get("link")),
+                      entries=entries, bozo=bozo,
+                      ttl_minutes=int(ttl) if str(ttl or "").strip().isdigit() else None)
+
+
+def _refuse_non_feed(data: bytes, headers: dict[str, str], url: str) -> None:
+    if not data.strip():
+        raise ParseError(url, "empty body")
+    for sig, what in _SIGNATURES.items():
+        if data.startswith(sig):
+            raise ParseError(url, f"not a feed: the server sent {what}")
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    ctype = headers.get("content-type", "").lower()
+    if head.startswith((b"<!doctype html", b"<html")) or (
+            "text/html" in ctype and b"<rss" not in data[:4096].lower()
+            and b"<feed" not in data[:4096].lower() and b"<rdf" not in data[:4096].lower()):
+        raise ParseError(url, "not a feed: the server sent an HTML page")
+    if head.startswith((b"{", b"[")):
+        raise ParseError(url, "not a feed: the server sent JSON (JSON Feed is not supported)")
+
+
+def _entry(raw, feed_url: str) -> Entry | None:
+    title = " ".join(plain(raw.get("title", "")).split())
+    link = _http(raw.get("link"))
+    guid = (raw.get("id") or "").strip() or None
+    published = _when(raw.get("published_parsed") or raw.get("updated_parsed"))
+    summary = plain(raw.get("summary", ""))
+    contents = [c.get("value", "") for c in raw.get("content", []) or []]
+    content = plain(max(contents, key=len)) if contents else ""
+    if not (title or link or summary):
+        return None
+    key = guid or link or "sha256:" + hashlib.sha256(
+        f"{title}\n{published}\n{summary[:200]}".encode()).hexdigest()
+    return Entry(feed_url=feed_url, key=key[:2000], title=title[:2000], link=link, guid=guid,
+                 published=published, summary=summary, content=content)
+
+
+def _http(url) -> str | None:
+    if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://")):
+        return url.strip()
+    return None
+
+
+def _when(struct) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(calendar.timegm(struct), tz=timezone.utc) if struct else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _short(exc) -> str:
+    text = str(exc) if exc else ""
+    return (type(exc).__name__ + (f": {text}" if text else ""))[:300] if exc else ""
+
+
+class _TextCollector(HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote",
+             "section", "article", "figcaption", "ul", "ol", "table"}
+    SKIP = {"script", "style", "noscript", "template"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def plain(text: str) -> str:
+    """HTML or text → plain text: paragraphs separated by newlines, spaces collapsed."""
+    if not text:
+        return ""
+    if "<" in text:
+        collector = _TextCollector()
+        collector.feed(text)
+        collector.close()
+        text = "".join(collector.parts)
+    else:
+        text = html.unescape(text)
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,295 @@
+"""The order of the stages, and nothing else: the only module that knows it.
+
+    feed ─▶ fetch ─▶ [304 / same body hash? done] ─▶ parse (in a worker thread)
+      for each entry:
+         [entry seen in this feed before? skip] ─▶ [story known by link? add a sighting]
+         ─▶ classify(title + feed text) ── names neither side ─▶ rejected, page never fetched
+         ─▶ fetch page ─▶ extract (too short or failed ─▶ the feed's own text, noted)
+         ─▶ [story known by the page's canonical URL? add a sighting]
+         ─▶ classify(title + text) ── not both sides ─▶ rejected
+         ─▶ append: under the corpus lock, check identity again, journal, write file, commit
+
+One feed's failure is a value (a FeedOutcome stored on its row), never an exception that stops the
+others. Does not parse, store or talk HTTP itself: it calls the stage modules and `state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+from urllib.parse import urlsplit
+
+from monitor import classify as classify_mod
+from monitor.config import Config, FeedConfig
+from monitor.corpus import Corpus
+from monitor.dedup import canonical_url, same_site, story_id
+from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
+from monitor.extract import extract_article
+from monitor.fetch import PAGE_ACCEPT, Fetcher
+from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
+from monitor.parse import parse_feed
+from monitor.state import State, iso, utcnow
+
+log = logging.getLogger("monitor")
+MAX_BACKOFF = 86400.0
+
+
+def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
+    """Reconcile the corpus directory with the database, under the corpus lock: finish or forget
+    appends a kill cut short, delete temp files, register files this program did not write."""
+    counts = {"temp_removed": 0, "pending_committed": 0, "pending_dropped": 0, "external": 0}
+    with corpus.lock():
+        counts["temp_removed"] = corpus.remove_temp_files()
+        files = {f.name: f for f in corpus.scan()}
+        for row in state.pending_stories():
+            exists = row["file_name"] in files
+            state.resolve_pending(row["id"], exists)
+            counts["pending_committed" if exists else "pending_dropped"] += 1
+        known = state.known_files()
+        for f in files.values():
+            if f.name not in known:
+                if state.add_external(f.name, f.number, f.story_id, corpus.title_of(f.name), now):
+                    counts["external"] += 1
+    return counts
+
+
+@dataclass
+class _Counts:
+    appended: list[str]
+    duplicates: int = 0
+    rejected: int = 0
+    seen: int = 0
+
+
+class Pipeline:
+    def __init__(self, config: Config, state: State, corpus: Corpus, fetcher: Fetcher,
+                 clock: Callable[[], datetime] = utcnow):
+        self.config = config
+        self.state = state
+        self.corpus = corpus
+        self.fetcher = fetcher
+        self.clock = clock
+        self._append_lock = asyncio.Lock()
+        self._pages: dict[str, asyncio.Task] = {}
+
+    # -- polling -------------------------------------------------------------------------------
+
+    async def poll(self, feeds: list[FeedConfig],
+                   progress: Callable[[FeedOutcome], None] | None = None) -> list[FeedOutcome]:
+        self.state.sync_feeds(feeds, self.clock())
+
+        async def one(fc: FeedConfig) -> FeedOutcome:
+            outcome = await self.poll_feed(fc)
+            if progress:
+                progress(outcome)
+            return outcome
+
+        try:
+            return list(await asyncio.gather(*(one(fc) for fc in feeds)))
+        finally:
+            self._pages.clear()
+
+    async def poll_feed(self, fc: FeedConfig) -> FeedOutcome:
+        try:
+            return await self._poll_feed(fc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:   # a bug or an I/O failure must not stop the other feeds
+            log.exception("feed %s: unexpected error", fc.url)
+            return self._failed(fc, "internal", f"{type(e).__name__}: {e}")
+
+    async def _poll_feed(self, fc: FeedConfig) -> FeedOutcome:
+        row = self.state.feed_by_url(fc.url)
+        url = row["current_url"] or fc.url
+        try:
+            result = await self.fetcher.get(url, max_bytes=self.config.limits.feed_bytes,
+                                            etag=row["etag"], last_modified=row["last_modified"])
+        except FetchError as e:
+            return self._failed(fc, e.kind, str(e), retry_after=e.retry_after, status=e.status)
+        updates = {"etag": result.etag, "last_modified": result.last_modified,
+                   "last_http_status": result.status}
+        if result.permanent_url:
+            log.info("feed %s moved permanently to %s", url, result.permanent_url)
+            updates["current_url"] = result.permanent_url
+        if result.not_modified:
+            return self._succeeded(fc, "not_modified", updates, _Counts([]), 0)
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == row["body_hash"]:
+            return self._succeeded(fc, "unchanged", updates, _Counts([]), 0)
+        try:
+            parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, fc.url,
+                                             result.final_url)
+        except ParseError as e:
+            return self._failed(fc, "parse", str(e), status=result.status)
+        if parsed.bozo:
+            log.debug("feed %s is malformed but readable: %s", fc.url, parsed.bozo)
+        counts = await self._entries(fc, row["id"], parsed)
+        updates.update(body_hash=body_hash, title=parsed.title or None)
+        return self._succeeded(fc, "ok", updates, counts, len(parsed.entries))
+
+    async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed) -> _Counts:
+        counts = _Counts([])
+        outlet = fc.name or parsed.title or None
+        results = await asyncio.gather(
+            *(self._entry(feed_id, fc, outlet, e) for e in parsed.entries), return_exceptions=True)
+        for entry, r in zip(parsed.entries, results):
+            if isinstance(r, BaseException):
+                if isinstance(r, asyncio.CancelledError):
+                    raise r
+                if not isinstance(r, MonitorError):
+                    log.error("feed %s entry %s: %s: %s", fc.url, entry.key, type(r).__name__, r)
+                else:
+                    log.warning("feed %s entry %s: %s", fc.url, entry.key, r)
+                continue
+            if r == "seen":
+                counts.seen += 1
+            elif r == "duplicate":
+                counts.duplicates += 1
+            elif r == "rejected":
+                counts.rejected += 1
+            else:
+                counts.appended.append(r)
+        return counts
+
+    async def _entry(self, feed_id: int, fc: FeedConfig, outlet: str | None, entry: Entry) -> str:
+        """Handle one entry; returns "seen", "duplicate", "rejected" or the new file's name."""
+        if self.state.entry_seen(feed_id, entry.key):
+            return "seen"
+        link = canonical_url(entry.link) if entry.link else None
+        if link and self._known(link, feed_id, entry):
+            return "duplicate"
+        first = classify_mod.classify({"title": entry.title,
+                                       "summary": f"{entry.summary}\n{entry.content}"})
+        if not first.sides:
+            self._reject(feed_id, entry, link, first)
+            return "rejected"
+        article = await self._article(entry)
+        canonical = link
+        if article.canonical_url and entry.link and same_site(article.canonical_url, entry.link):
+            canonical = canonical_url(article.canonical_url)
+            if canonical != link and self._known(canonical, feed_id, entry):
+                return "duplicate"
+        title = entry.title or article.title
+        verdict = classify_mod.classify({"title": title, "summary": entry.summary,
+                                         "text": article.text})
+        if not verdict.keep:
+            self._reject(feed_id, entry, canonical, verdict)
+            return "rejected"
+        return await self._append(feed_id, entry, outlet, title, article, canonical, verdict)
+
+    def _known(self, canonical: str, feed_id: int, entry: Entry) -> bool:
+        """A story already in the corpus under this URL: record where it was seen again."""
+        story = self.state.story_by_url(canonical) or self.state.story(story_id(canonical))
+        if not story:
+            return False
+        now = self.clock()
+        self.state.add_sighting(story["id"], feed_id, entry.link, entry.key, now)
+        self.state.record_entry(feed_id, entry.key, {
+            "link": entry.link, "canonical_url": canonical, "title": entry.title,
+            "decision": "duplicate", "reason": f"same URL as {story['file_name']}",
+            "story_id": story["id"]}, now)
+        return True
+
+    def _reject(self, feed_id: int, entry: Entry, canonical: str | None, verdict: Verdict) -> None:
+        self.state.record_entry(feed_id, entry.key, {
+            "link": entry.link, "canonical_url": canonical, "title": entry.title,
+            "decision": "rejected", "reason": verdict.reason,
+            "evidence": classify_mod.evidence(verdict)}, self.clock())
+
+    async def _article(self, entry: Entry) -> Article:
+        """The article text from its page; the feed's own text when that fails or is too short."""
+        note = "the entry has no link"
+        if entry.link:
+            key = canonical_url(entry.link)
+            task = self._pages.get(key)
+            if task is None:   # two feeds carrying one link share one page fetch
+                task = self._pages[key] = asyncio.ensure_future(self._page(entry.link))
+            try:
+                article = await asyncio.shield(task)
+                if len(article.text) >= self.config.min_text_chars:
+                    return article
+                note = f"page text too short ({len(article.text)} characters)"
+            except (FetchError, ExtractError) as e:
+                note = f"page not used: {e}"
+        paragraphs = tuple(p for p in (entry.content or entry.summary).split("\n") if p.strip())
+        return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note)
+
+    async def _page(self, url: str) -> Article:
+        result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
+                                        accept=PAGE_ACCEPT)
+        return await asyncio.to_thread(extract_article, result.body, result.final_url)
+
+    async def _append(self, feed_id: int, entry: Entry, outlet: str | None, title: str,
+                      article: Article, canonical: str | None, verdict: Verdict) -> str:
+        sid = story_id(canonical or f"{entry.feed_url}\n{entry.key}")
+        async with self._append_lock:
+            # Check identity again under the lock: another feed may have appended it meanwhile.
+            if canonical and self._known(canonical, feed_id, entry):
+                return "duplicate"
+            if not canonical and self.state.story(sid):
+                return "duplicate"
+            # Synchronous on purpose: no await between journal, file and commit, so a
+            # cancellation (SIGTERM) can never split an append.
+            return self._write(feed_id, entry, outlet, title, article, canonical, verdict, sid)
+
+    def _write(self, feed_id, entry, outlet, title, article, canonical, verdict, sid) -> str:
+        now = self.clock()
+        entry_values = {"link": entry.link, "canonical_url": canonical, "title": entry.title,
+                        "decision": "appended", "reason": verdict.reason,
+                        "evidence": classify_mod.evidence(verdict)}
+        with self.corpus.lock():
+            if self.state.story(sid):   # another process appended it since we last looked
+                self.state.add_sighting(sid, feed_id, entry.link, entry.key, now)
+                self.state.record_entry(feed_id, entry.key,
+                                        dict(entry_values, decision="duplicate"), now)
+                return "duplicate"
+            name = self.corpus.file_name(self.corpus.next_number(), sid)
+            self.state.begin_story({
+                "id": sid, "file_name": name, "number": int(name.split("_")[0]),
+                "canonical_url": canonical, "title": title,
+                "outlet": outlet or (urlsplit(entry.link).hostname if entry.link else None),
+                "feed_id": feed_id, "link": entry.link, "published": iso(entry.published),
+                "fetched_at": iso(now), "matched_terms": classify_mod.evidence(verdict),
+                "text_source": article.source, "text_note": article.note or None,
+                "created_at": iso(now)})
+            self.corpus.write(name, title, article.paragraphs)
+            self.state.commit_story(sid, {"feed_id": feed_id, "url": entry.link,
+                                          "entry_key": entry.key}, (feed_id, entry.key, entry_values),
+                                    now)
+        log.info("appended %s: %s", name, title)
+        return name
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _interval(self, fc: FeedConfig) -> float:
+        return fc.interval or self.config.interval
+
+    def _succeeded(self, fc: FeedConfig, status: str, updates: dict, counts: _Counts,
+                   n_entries: int) -> FeedOutcome:
+        now = self.clock()
+        row = self.state.feed_by_url(fc.url)
+        self.state.update_feed(row["id"], dict(
+            updates, last_status=status, last_polled=iso(now), last_success=iso(now),
+            consecutive_failures=0, next_due=iso(now + timedelta(seconds=self._interval(fc)))))
+        return FeedOutcome(feed_url=fc.url, ok=True, status=status, entries=n_entries,
+                           appended=tuple(counts.appended), duplicates=counts.duplicates,
+                           rejected=counts.rejected, seen=counts.seen)
+
+    def _failed(self, fc: FeedConfig, kind: str, message: str, *, retry_after: float | None = None,
+                status: int | None = None) -> FeedOutcome:
+        now = self.clock()
+        row = self.state.feed_by_url(fc.url)
+        failures = (row["consecutive_failures"] or 0) + 1
+        delay = min(self._interval(fc) * 2 ** min(failures - 1, 6), MAX_BACKOFF)
+        if retry_after:
+            delay = max(delay, retry_after)
+        self.state.update_feed(row["id"], {
+            "last_status": kind, "last_http_status": status, "last_polled": iso(now),
+            "last_error": message, "last_error_at": iso(now), "consecutive_failures": failures,
+            "next_due": iso(now + timedelta(seconds=delay))})
+        log.debug("feed %s failed: %s", fc.url, message)
+        return FeedOutcome(feed_url=fc.url, ok=False, status=kind, error=message)

@@ -1,0 +1,198 @@
+"""SQLite state through sqlite-utils: tables, named migrations, and the queries the rest needs.
+
+Tables (documented for users in the README):
+  feeds      one row per configured feed: validators, body hash, outcome of the last poll, next due
+  entries    every feed entry already handled (feed, key) and what was decided about it
+  stories    every story the corpus holds (appended, or found in the directory), by 16-hex id
+  sightings  every (story, feed, URL) at which a story was seen
+
+Appending a story is journalled: a `pending` stories row is committed before the file is written
+and flipped to `committed` after, so `recover()` can finish or forget an append that a kill cut
+short. Makes no business decisions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("monitor")
+
+
+@migrations(name="0001_initial")
+def _m0001(db: Database) -> None:
+    db["feeds"].create({
+        "id": int, "url": str, "current_url": str, "name": str, "title": str,
+        "etag": str, "last_modified": str, "body_hash": str,
+        "last_status": str, "last_http_status": int, "last_polled": str, "last_success": str,
+        "last_error": str, "last_error_at": str, "consecutive_failures": int,
+        "next_due": str, "created_at": str,
+    }, pk="id", not_null={"url"}, defaults={"consecutive_failures": 0})
+    db["feeds"].create_index(["url"], unique=True)
+    db["stories"].create({
+        "id": str, "file_name": str, "number": int, "canonical_url": str, "title": str,
+        "outlet": str, "feed_id": int, "link": str, "published": str, "fetched_at": str,
+        "matched_terms": str, "text_source": str, "text_note": str, "status": str,
+        "created_at": str,
+    }, pk="id", not_null={"file_name", "status"})
+    db["stories"].create_index(["file_name"], unique=True)
+    db["stories"].create_index(["canonical_url"])
+    db["entries"].create({
+        "feed_id": int, "key": str, "link": str, "canonical_url": str, "title": str,
+        "decision": str, "reason": str, "story_id": str, "evidence": str, "seen_at": str,
+    }, pk=("feed_id", "key"))
+    db["sightings"].create({
+        "id": int, "story_id": str, "feed_id": int, "url": str, "entry_key": str, "seen_at": str,
+    }, pk="id")
+    db["sightings"].create_index(["story_id", "feed_id", "url"], unique=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class State:
+    def __init__(self, path: Path | str | None):
+        if path is None:
+            self.db = Database(memory=True)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # timeout: wait for another process's write instead of failing at once
+            self.db = Database(sqlite3.connect(str(path), timeout=30))
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[Any], now: datetime) -> None:
+        """Make sure every configured feed has a row (new feeds are due now)."""
+        with self.db.atomic():
+            for fc in feeds:
+                row = self.feed_by_url(fc.url)
+                if row is None:
+                    self.db["feeds"].insert({
+                        "url": fc.url, "current_url": fc.url, "name": fc.name,
+                        "consecutive_failures": 0, "next_due": iso(now), "created_at": iso(now),
+                    })
+                elif row["name"] != fc.name:
+                    self.db["feeds"].update(row["id"], {"name": fc.name})
+
+    def feed_by_url(self, url: str) -> dict | None:
+        rows = list(self.db["feeds"].rows_where("url = ?", [url], limit=1))
+        return rows[0] if rows else None
+
+    def feeds(self) -> list[dict]:
+        return list(self.db["feeds"].rows_where(order_by="id"))
+
+    def update_feed(self, feed_id: int, values: dict) -> None:
+        with self.db.atomic():
+            self.db["feeds"].update(feed_id, values)
+
+    def kept_since(self, since: datetime) -> dict[int, int]:
+        """Stories appended per feed since `since` (by the feed that first delivered them)."""
+        rows = self.db.query(
+            "select feed_id, count(*) as n from stories where status = 'committed' "
+            "and fetched_at >= ? and feed_id is not null group by feed_id", [iso(since)])
+        return {r["feed_id"]: r["n"] for r in rows}
+
+    # -- entries -------------------------------------------------------------------------------
+
+    def entry_seen(self, feed_id: int, key: str) -> bool:
+        return bool(list(self.db.query(
+            "select 1 from entries where feed_id = ? and key = ? limit 1", [feed_id, key])))
+
+    def record_entry(self, feed_id: int, key: str, values: dict, now: datetime) -> None:
+        row = {"feed_id": feed_id, "key": key, "seen_at": iso(now), **values}
+        if isinstance(row.get("evidence"), (list, dict)):
+            row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False)
+        with self.db.atomic():
+            self.db["entries"].upsert(row, pk=("feed_id", "key"))
+
+    # -- stories -------------------------------------------------------------------------------
+
+    def story(self, story_id: str) -> dict | None:
+        rows = list(self.db["stories"].rows_where("id = ?", [story_id], limit=1))
+        return rows[0] if rows else None
+
+    def story_by_url(self, canonical: str) -> dict | None:
+        rows = list(self.db["stories"].rows_where(
+            "canonical_url = ? and status = 'committed'", [canonical], limit=1))
+        return rows[0] if rows else None
+
+    def stories(self) -> list[dict]:
+        return list(self.db["stories"].rows_where("status = 'committed'", order_by="number"))
+
+    def known_files(self) -> set[str]:
+        return {r["file_name"] for r in self.db.query("select file_name from stories")}
+
+    def add_external(self, file_name: str, number: int, story_id: str, title: str,
+                     now: datetime) -> bool:
+        """Register a corpus file this program did not write (a seed or a hand-added file)."""
+        if self.story(story_id):
+            return False
+        with self.db.atomic():
+            self.db["stories"].insert({
+                "id": story_id, "file_name": file_name, "number": number, "title": title,
+                "text_source": "external", "status": "committed", "fetched_at": iso(now),
+                "created_at": iso(now)})
+        return True
+
+    def begin_story(self, row: dict) -> None:
+        """Journal an append before its file is written."""
+        row = dict(row, status="pending")
+        if isinstance(row.get("matched_terms"), (list, dict)):
+            row["matched_terms"] = json.dumps(row["matched_terms"], ensure_ascii=False)
+        with self.db.atomic():
+            self.db["stories"].insert(row)
+
+    def commit_story(self, story_id: str, sighting: dict, entry: tuple[int, str, dict],
+                     now: datetime) -> None:
+        """The file is on disk: mark the story committed, with its first sighting and entry."""
+        with self.db.atomic():
+            self.db["stories"].update(story_id, {"status": "committed"})
+            self.add_sighting(story_id, **sighting, now=now)
+            feed_id, key, values = entry
+            self.record_entry(feed_id, key, dict(values, story_id=story_id), now)
+
+    def add_sighting(self, story_id: str, feed_id: int | None, url: str | None,
+                     entry_key: str | None, now: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "insert or ignore into sightings (story_id, feed_id, url, entry_key, seen_at) "
+                "values (?, ?, ?, ?, ?)", [story_id, feed_id, url, entry_key, iso(now)])
+
+    def sightings(self, story_id: str) -> list[dict]:
+        return list(self.db["sightings"].rows_where("story_id = ?", [story_id], order_by="id"))
+
+    def pending_stories(self) -> list[dict]:
+        return list(self.db["stories"].rows_where("status = 'pending'"))
+
+    def resolve_pending(self, story_id: str, file_exists: bool) -> None:
+        """After a crash: a pending story whose file exists is committed, else forgotten."""
+        with self.db.atomic():
+            if file_exists:
+                row = self.story(story_id)
+                self.db["stories"].update(story_id, {"status": "committed"})
+                if row and row.get("link"):
+                    self.add_sighting(story_id, row.get("feed_id"), row["link"], None,
+                                      parse_iso(row.get("fetched_at")) or utcnow())
+            else:
+                self.db["stories"].delete(story_id)
