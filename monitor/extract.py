@@ -39,8 +39,10 @@ BOILERPLATE = re.compile(
 MAX_BOILERPLATE_CHARS = 220
 
 
-def extract_article(page: bytes | str, url: str) -> Article:
-    """The article in `page`. Raises ExtractError when no main text can be found."""
+def extract_article(page: bytes | str, url: str, title_hint: str = "") -> Article:
+    """The article in `page`. Raises ExtractError when no main text can be found.
+    A leading paragraph that repeats the headline (the page's or `title_hint`) is dropped: the
+    headline is the file's first line already."""
     try:
         doc = trafilatura.bare_extraction(
             page, url=url, include_comments=False, include_tables=False,
@@ -49,11 +51,19 @@ def extract_article(page: bytes | str, url: str) -> Article:
         raise ExtractError(f"extraction failed: {type(e).__name__}: {e}") from e
     if doc is None or not (doc.text or "").strip():
         raise ExtractError("no article text found on the page")
+    title = " ".join((doc.title or "").split())
     paragraphs = clean_paragraphs(doc.text.split("\n"))
+    headlines = {_fold(title), _fold(title_hint)} - {""}
+    while paragraphs and _fold(paragraphs[0]) in headlines:
+        paragraphs.pop(0)
     if not paragraphs:
         raise ExtractError("only boilerplate found on the page")
-    return Article(title=" ".join((doc.title or "").split()), paragraphs=tuple(paragraphs),
+    return Article(title=title, paragraphs=tuple(paragraphs),
                    source="page", canonical_url=canonical_link(page, url))
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 def clean_paragraphs(lines) -> list[str]:

@@ -207,7 +207,8 @@ class Pipeline:
             key = canonical_url(entry.link)
             task = self._pages.get(key)
             if task is None:   # two feeds carrying one link share one page fetch
-                task = self._pages[key] = asyncio.ensure_future(self._page(entry.link))
+                task = self._pages[key] = asyncio.ensure_future(self._page(entry.link,
+                                                                           entry.title))
             try:
                 article = await asyncio.shield(task)
                 if len(article.text) >= self.config.min_text_chars:
@@ -218,10 +219,10 @@ class Pipeline:
         paragraphs = tuple(p for p in (entry.content or entry.summary).split("\n") if p.strip())
         return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note)
 
-    async def _page(self, url: str) -> Article:
+    async def _page(self, url: str, title: str) -> Article:
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT)
-        return await asyncio.to_thread(extract_article, result.body, result.final_url)
+        return await asyncio.to_thread(extract_article, result.body, result.final_url, title)
 
     async def _append(self, feed_id: int, entry: Entry, outlet: str | None, title: str,
                       article: Article, canonical: str | None, verdict: Verdict) -> str:
