@@ -47,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _logging(getattr(args, "verbose", False), getattr(args, "log_format", "text"))
+    # The daemon reports what it does (stories appended, feeds failing); one-shot commands
+    # report only problems unless --verbose.
+    _logging(getattr(args, "verbose", False) or args.command == "run",
+             getattr(args, "log_format", "text"))
     config_path = getattr(args, "config", None) or default_config_path()
     try:
         config = load_config(config_path)
@@ -110,11 +113,12 @@ def cmd_poll(config, args) -> int:
         app.close()
 
 
-def summary(outcomes: list[FeedOutcome], seconds: float) -> str:
+def summary(outcomes: list[FeedOutcome], seconds: float | None) -> str:
     appended = sum(len(o.appended) for o in outcomes)
     failed = sum(1 for o in outcomes if not o.ok)
     unchanged = sum(1 for o in outcomes if o.status in ("not_modified", "unchanged"))
-    return (f"polled {len(outcomes)} feeds in {seconds:.1f}s: {appended} new stories, "
+    took = f" in {seconds:.1f}s" if seconds is not None else ""
+    return (f"polled {len(outcomes)} feeds{took}: {appended} new stories, "
             f"{sum(o.duplicates for o in outcomes)} duplicates, "
             f"{sum(o.rejected for o in outcomes)} off-topic, "
             f"{sum(o.seen for o in outcomes)} seen before, {unchanged} unchanged, {failed} failed")
@@ -147,8 +151,7 @@ def cmd_run(config, args) -> int:
         for o in outcomes:
             if not o.ok:
                 log.warning("feed %s failed: %s", o.feed_url, o.error)
-        log.warning(summary(outcomes, 0).replace(" in 0.0s", "")) if any(
-            o.appended for o in outcomes) else log.info(summary(outcomes, 0).replace(" in 0.0s", ""))
+        log.info(summary(outcomes, None))
 
     print(f"monitor {__version__}: watching {len(app.enabled_feeds())} feeds, corpus "
           f"{config.corpus_dir} ({len(app.corpus.scan())} stories); stop with Ctrl-C or SIGTERM",

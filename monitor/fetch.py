@@ -29,7 +29,7 @@ from monitor import __version__
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 
-USER_AGENT = f"monitor/{__version__} (news topic monitor; +https://pypi.org/project/httpx/)"
+USER_AGENT = f"monitor/{__version__} (news topic monitor; python-httpx)"
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"

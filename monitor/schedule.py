@@ -15,6 +15,8 @@ from typing import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("monitor")
+# APScheduler logs every skipped overlapping run at WARNING; with max_instances=1 that is by design.
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 class Schedule:
