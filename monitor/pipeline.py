@@ -63,6 +63,7 @@ class _Counts:
     duplicates: int = 0
     rejected: int = 0
     seen: int = 0
+    errors: int = 0
 
 
 class Pipeline:
@@ -128,7 +129,11 @@ class Pipeline:
         if parsed.bozo:
             log.debug("feed %s is malformed but readable: %s", fc.url, parsed.bozo)
         counts = await self._entries(fc, row["id"], parsed)
-        updates.update(body_hash=body_hash, title=parsed.title or None)
+        updates["title"] = parsed.title or None
+        if counts.errors:   # keep the old validators and hash: the body is processed again
+            updates.pop("etag"), updates.pop("last_modified")
+        else:
+            updates["body_hash"] = body_hash
         return self._succeeded(fc, "ok", updates, counts, len(parsed.entries))
 
     async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed) -> _Counts:
@@ -140,6 +145,7 @@ class Pipeline:
             if isinstance(r, BaseException):
                 if isinstance(r, asyncio.CancelledError):
                     raise r
+                counts.errors += 1
                 if not isinstance(r, MonitorError):
                     log.error("feed %s entry %s: %s: %s", fc.url, entry.key, type(r).__name__, r)
                 else:
