@@ -16,7 +16,8 @@ from tests.server import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-SHARED = ROOT.parent / "shared"
+# ../shared beside the checkout; MONITOR_SHARED points elsewhere (e.g. a clone in /tmp).
+SHARED = Path(os.environ.get("MONITOR_SHARED") or ROOT.parent / "shared")
 REAL = SHARED / "fixtures" / "real"
 SEEDS = SHARED / "seeds" if (SHARED / "seeds").is_dir() else ROOT / "seeds"
 
