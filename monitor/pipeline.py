@@ -282,6 +282,9 @@ class Pipeline:
         self.state.update_feed(row["id"], dict(
             updates, last_status=status, last_polled=iso(now), last_success=iso(now),
             consecutive_failures=0, next_due=iso(now + timedelta(seconds=self._interval(fc)))))
+        log.info("feed %s: %s, %d entries, %d new, %d duplicates, %d off-topic, %d seen before",
+                 fc.url, status, n_entries, len(counts.appended), counts.duplicates,
+                 counts.rejected, counts.seen)
         return FeedOutcome(feed_url=fc.url, ok=True, status=status, entries=n_entries,
                            appended=tuple(counts.appended), duplicates=counts.duplicates,
                            rejected=counts.rejected, seen=counts.seen)
