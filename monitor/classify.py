@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from monitor.models import Match, Verdict
 
-B = r"(?<![\w-])"       # start of a word (a hyphen too: "pro-Russian" still counts as Russian)
+B = r"(?<!\w)"          # start of a word; a hyphen is a boundary: "pro-Russian", "Russia-North Korea"
 E = r"(?![\w])"         # end of a word
 RU_END = r"\w*"         # a Russian inflected ending
 
@@ -53,7 +53,8 @@ RUSSIA = {
 
 NORTH_KOREA = {
     "North Korea": [B + r"north\s+korea(?:n|ns|'s)?" + E, B + r"n\.\s?korea(?:n|'s)?" + E,
-                    B + r"северн" + RU_END + r"\s+коре" + RU_END, "북한", "조선민주주의인민공화국"],
+                    B + r"северн" + RU_END + r"\s+коре" + RU_END, B + r"северокорейск" + RU_END,
+                    "북한", "조선민주주의인민공화국"],
     "DPRK": [B + r"dprk(?:'s)?" + E, B + r"кндр" + E],
     "Pyongyang": [B + r"pyongyang(?:'s)?" + E, B + r"пхеньян" + RU_END, "평양"],
     "Kim Jong Un": [B + r"kim\s+jong[\s-]?un(?:'s)?" + E, B + r"ким\s+чен\s+ын" + RU_END, "김정은"],
@@ -76,8 +77,8 @@ BOTH = {
 # Phrases that contain a side's term but are not about it.
 TRAPS = re.compile(
     B + r"russian\s+(?:doll|dolls|roulette|dressing|blue|tea\s+room|river)" + E
-    + "|" + B + r"russia\s+(?:ohio|kentucky)" + E
-    + "|" + B + r"moscow\s+(?:mule|idaho)" + E,
+    + "|" + B + r"russia,?\s+(?:ohio|kentucky)" + E
+    + "|" + B + r"moscow\s+mule" + E + "|" + B + r"moscow,?\s+(?:idaho|id)" + E,
     re.IGNORECASE,
 )
 
@@ -123,7 +124,7 @@ def evidence(verdict: Verdict) -> list[dict]:
     """The matches as plain dicts (term, side, field, position), one per distinct term and field."""
     out, seen = [], set()
     for m in verdict.matches:
-        key = (m.term, m.field)
+        key = (m.term, m.field, m.side)
         if key not in seen:
             seen.add(key)
             out.append({"term": m.term, "side": SIDE_NAMES.get(m.side, m.side), "field": m.field,

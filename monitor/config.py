@@ -6,6 +6,7 @@ a config in one pass. Does not read anything at run time and never touches the n
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -92,6 +93,8 @@ def parse_duration(value: Any) -> float:
         if not m:
             raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 2h, 1d)")
         seconds = float(m.group(1)) * DURATION_UNITS[m.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be finite")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return seconds
@@ -138,7 +141,7 @@ class _Loader:
 
     def problem(self, key: str, node: yaml.Node | None, message: str) -> None:
         where = f" (line {node.start_mark.line + 1})" if node is not None else ""
-        self.problems.append(f"{self.path.name}: {key}{where}: {message}")
+        self.problems.append(f"{self.path.name}: {key or 'the top level'}{where}: {message}")
 
     def mapping(self, node: yaml.Node, key: str, allowed: dict[str, bool]) -> dict[str, yaml.Node]:
         """Check a mapping node's keys: unknown keys and missing required keys are problems."""
@@ -169,6 +172,9 @@ class _Loader:
             return convert(_construct(node))
         except (ValueError, TypeError) as e:
             self.problem(key, node, str(e))
+            return default
+        except yaml.YAMLError as e:   # e.g. an unknown tag such as !include
+            self.problem(key, node, f"cannot read this value: {getattr(e, 'problem', None) or e}")
             return default
 
 
@@ -342,12 +348,23 @@ def _feeds(ld: _Loader, node: yaml.Node | None) -> tuple[FeedConfig, ...]:
             ) if url else None
         if fc is None:
             continue
-        if fc.url in seen:
-            ld.problem(f"{key}.url", item, f"the same feed as feeds[{seen[fc.url]}]")
+        same = _same_feed_key(fc.url)
+        if same in seen:
+            ld.problem(f"{key}.url", item, f"the same feed as feeds[{seen[same]}]")
             continue
-        seen[fc.url] = i
+        seen[same] = i
         feeds.append(fc)
     return tuple(feeds)
+
+
+def _same_feed_key(url: str) -> str:
+    """Two spellings of one feed URL (case of scheme and host, default port) compare equal."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{host}{parts.path or '/'}?{parts.query}"
 
 
 def _digest(ld: _Loader, node: yaml.Node | None, rel) -> DigestConfig:

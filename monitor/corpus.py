@@ -26,7 +26,7 @@ from typing import Iterator
 
 from monitor.errors import CorpusError, LockError
 
-FILE_RE = re.compile(r"^(\d{3,})_([0-9a-f]{16})\.txt$")
+FILE_RE = re.compile(r"^([0-9]{3,})_([0-9a-f]{16})\.txt$")   # ASCII digits only
 TEMP_PREFIX = ".monitor-tmp-"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
 

@@ -8,7 +8,10 @@ Pure functions; no I/O.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+import ipaddress
+import re
+import string
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track the click, never select the content. Lower-cased.
 # utm_*: Google Analytics; at_*: BBC/AT Internet; ns_*: comScore (BBC); the rest are named in
@@ -40,13 +43,26 @@ def canonical_url(url: str) -> str:
         port = parts.port
     except ValueError:
         port = None
-    netloc = host
+    netloc = f"[{host}]" if ":" in host else host     # IPv6 literals keep their brackets
     if port and DEFAULT_PORTS.get(scheme) != port:
-        netloc = f"{host}:{port}"
-    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~%") or "/"
+        netloc = f"{netloc}:{port}"
+    path = normalize_escapes(parts.path) or "/"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     query.sort()
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
+def normalize_escapes(path: str) -> str:
+    """RFC 3986 §6.2.2: upper-case percent escapes, decode those of unreserved characters only,
+    and percent-encode raw non-ASCII or unsafe characters. Escapes such as %2F and %25 stay."""
+    def one(m: re.Match) -> str:
+        ch = chr(int(m.group(1), 16))
+        return ch if ch in _UNRESERVED else "%" + m.group(1).upper()
+    return quote(_ESCAPE.sub(one, path), safe="/:@!$&'()*+,;=-._~%")
 
 
 def story_id(canonical: str) -> str:
@@ -57,6 +73,10 @@ def story_id(canonical: str) -> str:
 def site_of(url: str) -> str:
     """The registrable part of a URL's host, approximately: www.bbc.co.uk → bbc.co.uk."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host))   # an address is its own site
+    except ValueError:
+        pass
     labels = host.split(".")
     if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
         return ".".join(labels[-3:])

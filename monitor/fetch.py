@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -43,7 +44,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
@@ -69,7 +70,8 @@ class Fetcher:
             timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=total),
             limits=httpx.Limits(max_connections=concurrency * 2,
                                 max_keepalive_connections=concurrency),
-            headers={"User-Agent": user_agent or USER_AGENT},
+            # Only codings `_Body` decodes under the cap; never brotli/zstd whole-chunk inflation.
+            headers={"User-Agent": user_agent or USER_AGENT, "Accept-Encoding": "gzip, deflate"},
             transport=transport,
         )
 
@@ -111,7 +113,10 @@ class Fetcher:
         for hop in range(self.max_redirects + 1):
             status, resp_headers, body = await self._one(current, headers, max_bytes, url)
             if status in REDIRECTS and "location" in resp_headers:
-                target = urljoin(current, resp_headers["location"].strip())
+                try:
+                    target = urljoin(current, resp_headers["location"].strip())
+                except ValueError as e:
+                    raise FetchError(url, "bad_url", f"bad redirect target: {e}") from e
                 _check_scheme(url, target)
                 permanent = permanent and status in PERMANENT
                 current = target
@@ -147,14 +152,10 @@ class Fetcher:
                 if declared.isdigit() and int(declared) > max_bytes:
                     raise FetchError(asked, "too_large",
                                      f"Content-Length {declared} exceeds the {max_bytes}-byte cap")
-                chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchError(asked, "too_large",
-                                         f"body exceeds the {max_bytes}-byte cap (decompressed)")
-                    chunks.append(chunk)
-                return resp.status_code, resp_headers, b"".join(chunks)
+                body = _Body(asked, max_bytes, resp_headers.get("content-encoding", ""))
+                async for raw in resp.aiter_raw():
+                    body.feed(raw)
+                return resp.status_code, resp_headers, body.finish()
         except httpx.TimeoutException as e:
             raise FetchError(asked, "timeout", f"{type(e).__name__} at {url}") from e
         except httpx.ConnectError as e:
@@ -168,7 +169,80 @@ class Fetcher:
             raise FetchError(asked, "network", f"{type(e).__name__}: {e}") from e
 
 
+class _Body:
+    """Collects a response body under a size cap, decompressing it here rather than in httpx:
+    zlib's `max_length` bounds every step's output, so a gzip bomb costs at most the cap in
+    memory (httpx would inflate each network read whole). The cap counts raw and decoded bytes."""
+
+    def __init__(self, url: str, cap: int, encoding: str):
+        self.url, self.cap, self.size = url, cap, 0
+        self.raw_size = 0
+        self.chunks: list[bytes] = []
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > 1:
+            raise FetchError(url, "decoding", f"unsupported content-encoding {encoding!r}")
+        coding = codings[0] if codings else ""
+        if coding in ("gzip", "x-gzip"):
+            self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":   # zlib-wrapped per RFC 9110; raw deflate is tried on failure
+            self.inflater = zlib.decompressobj()
+        elif coding:
+            raise FetchError(url, "decoding", f"unsupported content-encoding {coding!r}")
+        else:
+            self.inflater = None
+        self.coding = coding
+        self._started = False
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise FetchError(self.url, "too_large",
+                             f"body exceeds the {self.cap}-byte cap"
+                             + (" (decompressed)" if self.inflater else ""))
+        if data:
+            self.chunks.append(data)
+
+    def feed(self, raw: bytes) -> None:
+        self.raw_size += len(raw)
+        if self.raw_size > self.cap:
+            raise FetchError(self.url, "too_large", f"body exceeds the {self.cap}-byte cap")
+        if self.inflater is None:
+            return self._add(raw)
+        data = raw
+        while data:
+            try:
+                out = self.inflater.decompress(data, self.cap - self.size + 1)
+            except zlib.error as e:
+                if self.coding == "deflate" and not self._started:
+                    self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise FetchError(self.url, "decoding", f"bad {self.coding} data: {e}") from e
+            self._started = True
+            self._add(out)
+            data = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                break
+
+    def finish(self) -> bytes:
+        if self.inflater is not None:
+            try:
+                self._add(self.inflater.flush())
+            except zlib.error as e:
+                raise FetchError(self.url, "decoding", f"bad {self.coding} data: {e}") from e
+        return b"".join(self.chunks)
+
+
 def _check_scheme(asked: str, url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    """Only http and https, with a host and a valid port."""
+    try:
+        parts = urlsplit(url)
+        parts.port   # raises ValueError when out of range
+    except ValueError as e:
+        raise FetchError(asked, "bad_url", f"{e}: {url[:200]}") from e
+    scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(asked, "scheme", f"refusing to fetch a {scheme or 'relative'}: URL ({url[:80]})")
+    if not parts.hostname:
+        raise FetchError(asked, "bad_url", f"no host in {url[:200]}")

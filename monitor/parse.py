@@ -26,24 +26,49 @@ from monitor.models import Entry, ParsedFeed
 # An internal DTD subset: <!DOCTYPE x [ ... ]>. Declarations inside may not contain "]>".
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+# A whole entity declaration; the quoted value may contain ">".
+_ENTITY_FULL = re.compile(rb"""<!ENTITY\s(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
+MAX_ENTITY_DECLS = 200
+_WIDE = (  # byte-order marks and the first "<?" in UTF-32/UTF-16 without one (XML 1.0, App. F)
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+)
+_XML_DECL_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?encoding=)([\"'])[^\"']*\2", re.IGNORECASE)
 _SIGNATURES = {b"\x89PNG": "a PNG image", b"GIF8": "a GIF image", b"\xff\xd8\xff": "a JPEG image",
                b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive",
                b"\x1f\x8b": "gzip data"}
+_ITEM = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>]", re.IGNORECASE)
+
+
+def to_utf8(data: bytes) -> tuple[bytes, bool]:
+    """A UTF-16/UTF-32 document re-encoded as UTF-8 (its declaration saying so); others as they
+    are. Returns (data, converted). Entity declarations can then be found byte-wise."""
+    for mark, codec in _WIDE:
+        if data.startswith(mark):
+            text = data.decode(codec, errors="replace").lstrip("\ufeff")
+            out = text.encode("utf-8")
+            return _XML_DECL_ENCODING.sub(rb"\1\2utf-8\2", out, count=1), True
+    return data, False
 
 
 def defuse(data: bytes) -> bytes:
-    """Remove a DOCTYPE internal subset (entity declarations) from the document head."""
-    head = data[:1_000_000]
-    if not _ENTITY_DECL.search(head):
+    """Remove every entity declaration and DTD internal subset, anywhere in the document.
+
+    Entity declarations are how "billion laughs" and quadratic blow-up documents work, and
+    feedparser's loose fallback parser expands them; XXE needs them too. A news feed has no use
+    for them. Call on UTF-8 (or ASCII-compatible) bytes: see `to_utf8`."""
+    if not _ENTITY_DECL.search(data):
         return data
-    m = _DOCTYPE_SUBSET.search(head)
-    if m:
-        return data[:m.start()] + data[m.end():]
-    # An unterminated subset: drop everything up to the root element's start.
-    start = head.upper().find(b"<!DOCTYPE")
-    root = re.search(rb"<(rss|feed|rdf:RDF|channel)\b", data, re.IGNORECASE)
-    if start >= 0 and root and root.start() > start:
-        return data[:start] + data[root.start():]
+    if len(_ENTITY_DECL.findall(data, 0, len(data))) > MAX_ENTITY_DECLS:
+        raise ParseError("", f"more than {MAX_ENTITY_DECLS} entity declarations: refused")
+    data = _ENTITY_FULL.sub(b"", data)
+    data = _DOCTYPE_SUBSET.sub(b"", data)
+    m = _ENTITY_DECL.search(data)
+    if m:   # an unterminated declaration: drop everything from it to the root element
+        root = re.compile(rb"<(rss|feed|rdf:RDF)\b", re.IGNORECASE).search(data, m.end())
+        data = data[:m.start()] + (data[root.start():] if root else b"")
     return data
 
 
@@ -51,16 +76,24 @@ def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: s
     """Parse one feed document. Raises ParseError when it is not a feed."""
     _refuse_non_feed(data, headers, final_url)
     response_headers = {k: v for k, v in headers.items()
-                        if k in ("content-type", "content-language", "content-encoding")}
+                        if k in ("content-type", "content-language")}
     response_headers.setdefault("content-type", "application/xml")
     response_headers["content-location"] = final_url
-    # Entities have been defused; drop transfer encodings: `data` is already decompressed.
-    response_headers.pop("content-encoding", None)
-    parsed = feedparser.parse(defuse(data), response_headers=response_headers,
+    data, converted = to_utf8(data)
+    if converted or _lying_charset(data, response_headers["content-type"]):
+        response_headers["content-type"] = _with_utf8(response_headers["content-type"])
+    try:
+        data = defuse(data)
+    except ParseError as e:
+        raise ParseError(final_url, e.detail) from None
+    parsed = feedparser.parse(data, response_headers=response_headers,
                               sanitize_html=True, resolve_relative_uris=True)
     if not parsed.get("version") and not parsed.entries:
         why = parsed.get("bozo_exception")
         raise ParseError(final_url, "not a feed" + (f": {_short(why)}" if why else ""))
+    if not parsed.entries and _ITEM.search(data):
+        raise ParseError(final_url, "the document has items but none could be read"
+                         + (f" ({_short(parsed.get('bozo_exception'))})" if parsed.get("bozo") else ""))
     entries = tuple(e for e in (_entry(raw, feed_url) for raw in parsed.entries) if e)
     feed = parsed.get("feed", {})
     ttl = feed.get("ttl")
@@ -68,6 +101,26 @@ def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: s
     return ParsedFeed(title=plain(feed.get("title", "")), link=_http(feed.get("link")),
                       entries=entries, bozo=bozo,
                       ttl_minutes=int(ttl) if str(ttl or "").strip().isdigit() else None)
+
+
+def _lying_charset(data: bytes, content_type: str) -> bool:
+    """The header names a non-UTF-8 charset, but the bytes are valid UTF-8 with non-ASCII text:
+    valid multi-byte UTF-8 by accident is vanishingly rare, a wrong charset header is common."""
+    m = re.search(r"charset=[\"']?([\w.-]+)", content_type, re.IGNORECASE)
+    if not m or m.group(1).lower().replace("_", "-") in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return False
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _with_utf8(content_type: str) -> str:
+    base = content_type.split(";")[0].strip() or "application/xml"
+    return f"{base}; charset=utf-8"
 
 
 def _refuse_non_feed(data: bytes, headers: dict[str, str], url: str) -> None:
@@ -90,7 +143,8 @@ def _entry(raw, feed_url: str) -> Entry | None:
     title = " ".join(plain(raw.get("title", "")).split())
     link = _http(raw.get("link"))
     guid = (raw.get("id") or "").strip() or None
-    published = _when(raw.get("published_parsed") or raw.get("updated_parsed"))
+    # dict.get: FeedParserDict maps updated_parsed to published_parsed with a DeprecationWarning
+    published = _when(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed"))
     summary = plain(raw.get("summary", ""))
     contents = [c.get("value", "") for c in raw.get("content", []) or []]
     content = plain(max(contents, key=len)) if contents else ""

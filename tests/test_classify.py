@@ -1,0 +1,298 @@
+"""Unit tests for monitor.classify: keep a story only when it names both Russia and North Korea.
+
+English, Russian (inflected) and Korean (particles attached) forms; the classic traps that must not
+count; and the evidence (term, side, field, position) handed on with every verdict.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.classify import classify, evidence, find_terms
+
+
+def terms(text: str) -> set[tuple[str, str]]:
+    """(side, term) pairs found in `text`."""
+    return {(m.side, m.term) for m in find_terms(text, "title")}
+
+
+def sides(text: str) -> set[str]:
+    return {m.side for m in find_terms(text, "title")}
+
+
+# --- both sides → keep; one side → reject ------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", [
+    "Russia and North Korea sign mutual defence treaty",
+    "Putin arrives in Pyongyang for talks with Kim Jong Un",
+    "Kremlin says Kim Jong-un will visit Moscow",
+    "Lavrov meets Choe Son Hui in Wonsan",
+    "KCNA: DPRK delegation leaves for Vladivostok",
+    "North Korean troops deployed to Kursk, officials say",
+    "Россия и КНДР подписали договор о стратегическом партнёрстве",
+    "Путин прибыл в Пхеньян",
+    "북한과 러시아, 포괄적 전략 동반자 협정 체결",
+    "북러 정상회담 열려",                     # 북러: both sides in one word
+    "조러 친선",                             # North Korean usage
+])
+def test_a_story_naming_both_sides_is_kept(title):
+    v = classify({"title": title})
+    assert v.keep, v
+    assert v.sides >= {"a", "b"}
+    assert v.reason == "names both sides"
+
+
+def test_both_sides_may_come_from_different_fields():
+    v = classify({"title": "Putin hosts a state banquet",
+                  "summary": "Guests included a delegation from Pyongyang."})
+    assert v.keep
+    assert {(m.field, m.side) for m in v.matches} == {("title", "a"), ("summary", "b")}
+
+
+@pytest.mark.parametrize("title, missing", [
+    ("Russia launches new offensive in eastern Ukraine", "North Korea"),
+    ("Kremlin denies report on sanctions", "North Korea"),
+    ("North Korea fires ballistic missile into the sea", "Russia"),
+    ("Kim Jong Un inspects a munitions factory", "Russia"),
+    ("Пхеньян провёл военный парад", "Russia"),
+    ("러시아 루블화 급락", "North Korea"),
+])
+def test_a_story_naming_one_side_is_rejected_with_the_missing_side_as_reason(title, missing):
+    v = classify({"title": title})
+    assert not v.keep
+    assert len(v.sides) == 1
+    assert v.reason == f"names only one side (no {missing} term)"
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "Stock markets close higher on tech rally"},
+    {"title": ""},
+    {},
+    {"title": "Celebrity chef opens restaurant in London", "summary": "", "text": "Nothing here."},
+])
+def test_a_story_naming_neither_side_is_rejected(fields):
+    v = classify(fields)
+    assert not v.keep
+    assert v.sides == frozenset()
+    assert v.matches == ()
+    assert v.reason == "names neither side"
+
+
+# --- English forms ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Russia", "Russia"), ("Russian", "Russia"), ("Russians", "Russia"), ("Russia's", "Russia"),
+    ("RUSSIA", "Russia"), ("russia", "Russia"), ("Russian-made drones", "Russia"),
+    ("Moscow's position", "Moscow"), ("Kremlin-backed", "Kremlin"), ("Putin's visit", "Putin"),
+    ("Sergei Shoigu", "Shoigu"), ("Vladivostok", "Vladivostok"), ("TASS reported", "TASS"),
+])
+def test_english_russia_terms(text, term):
+    assert ("a", term) in terms(text)
+
+
+@pytest.mark.parametrize("text, term", [
+    ("North Korea", "North Korea"), ("North Korean soldiers", "North Korea"),
+    ("North Koreans", "North Korea"), ("North Korea's", "North Korea"),
+    ("NORTH KOREA", "North Korea"), ("N. Korea", "North Korea"), ("N.Korea", "North Korea"),
+    ("North\u00a0Korea", "North Korea"), ("North\nKorea", "North Korea"),
+    ("DPRK", "DPRK"), ("DPRK's", "DPRK"), ("Pyongyang", "Pyongyang"),
+    ("Kim Jong Un", "Kim Jong Un"), ("Kim Jong-un", "Kim Jong Un"),
+    ("Kim Jong Un's", "Kim Jong Un"),
+    ("Kim Yo Jong", "Kim Yo Jong"), ("Kim Yo-jong", "Kim Yo Jong"), ("Kim Jong Il", "Kim Jong Il"),
+    ("KCNA", "KCNA"), ("Korean People's Army", "Korean People's Army"),
+])
+def test_english_north_korea_terms(text, term):
+    assert ("b", term) in terms(text)
+
+
+# --- Russian: inflected forms -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, side, term", [
+    ("Россия", "a", "Russia"),
+    ("России", "a", "Russia"),                   # genitive/dative
+    ("Россией", "a", "Russia"),                  # instrumental
+    ("РОССИИ", "a", "Russia"),
+    ("российские военные", "a", "Russia"),
+    ("РФ", "a", "Russia"),
+    ("в Москве", "a", "Moscow"),
+    ("Кремль", "a", "Kremlin"),
+    ("Путиным", "a", "Putin"),
+    ("КНДР", "b", "DPRK"),
+    ("кндр", "b", "DPRK"),
+    ("Пхеньян", "b", "Pyongyang"),
+    ("Пхеньяну", "b", "Pyongyang"),              # dative
+    ("Пхеньяном", "b", "Pyongyang"),
+    ("Северная Корея", "b", "North Korea"),
+    ("Северной Кореи", "b", "North Korea"),      # genitive
+    ("Ким Чен Ын", "b", "Kim Jong Un"),
+    ("Ким Чен Ына", "b", "Kim Jong Un"),         # genitive
+    ("Ким Чен Ыну", "b", "Kim Jong Un"),
+    ("Ким\u00a0Чен\u00a0Ын", "b", "Kim Jong Un"),
+])
+def test_russian_forms(text, side, term):
+    found = [m for m in find_terms(text, "title") if (m.side, m.term) == (side, term)]
+    assert found
+    for m in found:
+        end = m.position + len(m.surface)
+        assert text[m.position:end] == m.surface
+        # the surface is the whole inflected word, not only the stem
+        assert end == len(text) or not text[end].isalnum()
+
+
+def test_russian_sentence_with_inflected_names_is_kept():
+    v = classify({"title": "Путин встретился с Ким Чен Ыном в Пхеньяне",
+                  "summary": "Лидеры России и Северной Кореи обсудили сотрудничество"})
+    assert v.keep
+    assert {m.term for m in v.matches} >= {"Putin", "Kim Jong Un", "Pyongyang", "Russia",
+                                           "North Korea"}
+
+
+def test_russian_adjective_north_korean_counts():
+    assert "b" in sides("северокорейские военные")
+    assert classify({"title": "Северокорейские военные прибыли в Курскую область"}).keep
+
+
+# --- Korean: particles attach to the word -------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, side, term", [
+    ("북한은", "b", "North Korea"),
+    ("북한군", "b", "North Korea"),
+    ("평양에서", "b", "Pyongyang"),
+    ("김정은 위원장", "b", "Kim Jong Un"),
+    ("러시아의", "a", "Russia"),
+    ("러시아와", "a", "Russia"),
+    ("푸틴 대통령", "a", "Putin"),
+    ("모스크바로", "a", "Moscow"),
+])
+def test_korean_forms_with_particles(text, side, term):
+    assert (side, term) in terms(text)
+
+
+@pytest.mark.parametrize("text", ["북러", "북러 관계", "북·러 협력", "북-러", "조러", "조·로"])
+def test_korean_both_sides_in_one_word(text):
+    assert sides(text) == {"a", "b"}
+    assert classify({"title": text}).keep
+
+
+def test_korean_sentence_is_kept():
+    assert classify({"title": "북한은 러시아의 지원을 받아 위성을 발사했다"}).keep
+
+
+@pytest.mark.parametrize("text", ["판타스틱한 공연", "원산지 표시", "나선형 계단"])
+def test_korean_words_that_merely_contain_a_short_name_do_not_count(text):
+    # 타스 inside 판타스틱; 원산 (Wonsan) inside 원산지 "origin"; 나선 (Rason) means "spiral"
+    assert find_terms(text, "title") == []
+
+
+# --- traps: must not count ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", [
+    "Korea's exports to Russia rise",                        # "Korea" alone
+    "South Korea and Russia hold talks on fishing",
+    "South Korean president meets Putin",
+    "Kim Kardashian spotted in Moscow",                      # "Kim" alone
+    "Kim said on Tuesday that Russia would respond",
+    "Russian doll maker opens a shop in Pyongyang",          # trap phrase on the Russia side
+    "Russian roulette: North Korea's latest missile gamble",
+    "North Dakota farmers sell wheat to Russia",             # "North" + not Korea
+    "Moscow mule cocktails are popular in Pyongyang",
+    "한국과 러시아 정상회담",                                 # South Korea and Russia
+    "Южная Корея и Россия провели переговоры",               # South Korea and Russia
+])
+def test_traps_do_not_make_a_story_on_topic(title):
+    assert not classify({"title": title}).keep
+
+
+@pytest.mark.parametrize("text", [
+    "Korea", "South Korea", "the Koreas", "Korean War", "Kim", "Kim Kardashian",
+    "Russian doll", "Russian dolls", "Russian roulette", "Russian dressing", "Russian blue cat",
+    "Moscow mule", "Moscow Idaho", "North Dakota", "North Carolina", "Prussia", "Prussian",
+    "tassel", "Russell", "Kimchi",
+    "Южная Корея", "Ким", "Кимчхи",
+])
+def test_trap_words_alone_find_nothing(text):
+    assert find_terms(text, "title") == []
+
+
+def test_moscow_idaho_with_comma_is_a_trap():
+    assert find_terms("Students return to Moscow, Idaho", "title") == []
+
+
+def test_a_trap_phrase_does_not_hide_a_real_term_elsewhere():
+    v = classify({"title": "Russian dolls sold as Russia and North Korea sign deal"})
+    assert v.keep
+    russia = [m for m in v.matches if m.term == "Russia"]
+    assert [m.surface for m in russia] == ["Russia"]          # not "Russian" of "Russian dolls"
+
+
+# --- hyphenated compounds ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", [
+    "Russia-North Korea ties deepen",
+    "North Korea-Russia treaty takes effect",
+    "Kim Jong Un-Putin summit ends",
+    "Pyongyang-Moscow rail link reopens",
+])
+def test_hyphenated_pairs_name_both_sides(title):
+    assert classify({"title": title}).keep
+
+
+@pytest.mark.parametrize("text", ["pro-Russian", "anti-Russian"])
+def test_prefixed_russian_counts_as_documented(text):
+    assert "a" in sides(text)
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+
+def test_matches_carry_term_field_position_and_surface():
+    title = "Putin meets Kim Jong Un"
+    summary = "The talks in Pyongyang lasted two hours."
+    v = classify({"title": title, "summary": summary})
+    by_term = {m.term: m for m in v.matches}
+    assert by_term["Putin"].field == "title" and by_term["Putin"].position == 0
+    assert by_term["Kim Jong Un"].field == "title" and by_term["Kim Jong Un"].position == 12
+    assert by_term["Pyongyang"].field == "summary" and by_term["Pyongyang"].position == 13
+    fields = {"title": title, "summary": summary}
+    for m in v.matches:
+        assert fields[m.field][m.position:m.position + len(m.surface)] == m.surface
+
+
+def test_positions_of_cyrillic_and_hangul_matches_are_character_offsets():
+    text = "Визит в Пхеньян: 북한과 러시아"
+    for m in find_terms(text, "text"):
+        assert text[m.position:].startswith(m.surface)
+    assert {m.position for m in find_terms(text, "text")} == {8, 17, 21}
+
+
+def test_evidence_is_one_plain_dict_per_term_and_field():
+    v = classify({"title": "Russia and North Korea: Russia's pact with North Korea",
+                  "text": "Russia signed. Pyongyang agreed."})
+    ev = evidence(v)
+    assert all(set(e) == {"term", "side", "field", "position", "surface"} for e in ev)
+    pairs = [(e["term"], e["field"]) for e in ev]
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == {("Russia", "title"), ("North Korea", "title"), ("Russia", "text"),
+                          ("Pyongyang", "text")}
+    first_russia = next(e for e in ev if e["term"] == "Russia" and e["field"] == "title")
+    assert first_russia["position"] == 0                   # the first occurrence
+    assert {e["side"] for e in ev} == {"Russia", "North Korea"}   # readable side names
+
+
+def test_evidence_of_a_both_sides_word_names_both_sides():
+    ev = evidence(classify({"title": "북러 조약"}))
+    assert {e["side"] for e in ev} == {"Russia", "North Korea"}
+    assert all(e["term"] == "북러" and e["position"] == 0 for e in ev)
+
+
+def test_evidence_of_a_rejected_story_still_explains_what_was_found():
+    v = classify({"title": "Kremlin denies report"})
+    assert not v.keep
+    assert evidence(v) == [{"term": "Kremlin", "side": "Russia", "field": "title",
+                            "position": 0, "surface": "Kremlin"}]
