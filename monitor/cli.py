@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -142,7 +143,27 @@ class _Progress:
         sys.stderr.flush()
 
 
+class _Stop(BaseException):
+    """SIGTERM/SIGINT before the daemon's own handlers are installed (during start-up)."""
+
+
+def _stop_during_start_up(signum, frame):
+    raise _Stop()
+
+
 def cmd_run(config, args) -> int:
+    # A service manager may stop us while we start: exit cleanly (0) rather than die by signal.
+    # App.run() replaces these handlers with the event loop's once it is running.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop_during_start_up)
+    try:
+        return _run(config)
+    except _Stop:
+        print("monitor: stopped during start-up", file=sys.stderr)
+        return 0
+
+
+def _run(config) -> int:
     from monitor.app import App
 
     app = App(config)

@@ -249,12 +249,19 @@ class Pipeline:
                         "decision": "appended", "reason": verdict.reason,
                         "evidence": classify_mod.evidence(verdict)}
         with self.corpus.lock():
-            if self.state.story(sid):   # another process appended it since we last looked
+            files = self.corpus.scan()
+            on_disk = next((f for f in files if f.story_id == sid), None)
+            if on_disk or self.state.story(sid):
+                # Another process appended it since we last looked - maybe one with another
+                # database sharing this corpus: the directory is the truth, register its file.
+                if on_disk:
+                    self.state.add_external(on_disk.name, on_disk.number, sid,
+                                            self.corpus.title_of(on_disk.name), now)
                 self.state.add_sighting(sid, feed_id, entry.link, entry.key, now)
                 self.state.record_entry(feed_id, entry.key,
                                         dict(entry_values, decision="duplicate"), now)
                 return "duplicate"
-            name = self.corpus.file_name(self.corpus.next_number(), sid)
+            name = self.corpus.file_name(files[-1].number + 1 if files else 0, sid)
             self.state.begin_story({
                 "id": sid, "file_name": name, "number": int(name.split("_")[0]),
                 "canonical_url": canonical, "title": title,

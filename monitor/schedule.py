@@ -42,8 +42,9 @@ class Schedule:
         self._scheduler.start()
 
     async def stop(self, grace: float) -> None:
-        """Stop scheduling; let an in-flight tick finish within `grace` seconds, else cancel it."""
-        self._scheduler.shutdown(wait=False)
+        """Stop scheduling; let an in-flight tick finish within `grace` seconds, else cancel it.
+        (APScheduler's asyncio executor cancels running jobs on shutdown, so shut down last.)"""
+        self._scheduler.pause()
         task = self._running
         if task and not task.done():
             done, _ = await asyncio.wait({task}, timeout=grace)
@@ -51,3 +52,4 @@ class Schedule:
                 log.warning("stopping: abandoning the poll in flight")
                 task.cancel()
                 await asyncio.wait({task}, timeout=2)
+        self._scheduler.shutdown(wait=False)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -75,16 +76,38 @@ class State:
             self.db = Database(sqlite3.connect(str(path), timeout=30))
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
-        migrations.apply(self.db)
+        with self.tx():   # two processes starting at once: one migrates, the other waits
+            migrations.apply(self.db)
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        """A write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE).
+
+        A deferred transaction that reads, then writes, fails at once with "database is locked"
+        when another process wrote in between (WAL snapshot upgrade); taking the lock first makes
+        it wait for the busy timeout instead. Nested calls become savepoints."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
+            raise
+        else:
+            self.db.conn.execute("COMMIT")
 
     # -- feeds ---------------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Iterable[Any], now: datetime) -> None:
         """Make sure every configured feed has a row (new feeds are due now)."""
-        with self.db.atomic():
+        with self.tx():
             for fc in feeds:
                 row = self.feed_by_url(fc.url)
                 if row is None:
@@ -103,7 +126,7 @@ class State:
         return list(self.db["feeds"].rows_where(order_by="id"))
 
     def update_feed(self, feed_id: int, values: dict) -> None:
-        with self.db.atomic():
+        with self.tx():
             self.db["feeds"].update(feed_id, values)
 
     def kept_since(self, since: datetime) -> dict[int, int]:
@@ -123,7 +146,7 @@ class State:
         row = {"feed_id": feed_id, "key": key, "seen_at": iso(now), **values}
         if isinstance(row.get("evidence"), (list, dict)):
             row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False)
-        with self.db.atomic():
+        with self.tx():
             self.db["entries"].upsert(row, pk=("feed_id", "key"))
 
     # -- stories -------------------------------------------------------------------------------
@@ -148,7 +171,7 @@ class State:
         """Register a corpus file this program did not write (a seed or a hand-added file)."""
         if self.story(story_id):
             return False
-        with self.db.atomic():
+        with self.tx():
             self.db["stories"].insert({
                 "id": story_id, "file_name": file_name, "number": number, "title": title,
                 "text_source": "external", "status": "committed", "fetched_at": iso(now),
@@ -160,13 +183,13 @@ class State:
         row = dict(row, status="pending")
         if isinstance(row.get("matched_terms"), (list, dict)):
             row["matched_terms"] = json.dumps(row["matched_terms"], ensure_ascii=False)
-        with self.db.atomic():
+        with self.tx():
             self.db["stories"].insert(row)
 
     def commit_story(self, story_id: str, sighting: dict, entry: tuple[int, str, dict],
                      now: datetime) -> None:
         """The file is on disk: mark the story committed, with its first sighting and entry."""
-        with self.db.atomic():
+        with self.tx():
             self.db["stories"].update(story_id, {"status": "committed"})
             self.add_sighting(story_id, **sighting, now=now)
             feed_id, key, values = entry
@@ -174,7 +197,7 @@ class State:
 
     def add_sighting(self, story_id: str, feed_id: int | None, url: str | None,
                      entry_key: str | None, now: datetime) -> None:
-        with self.db.atomic():
+        with self.tx():
             self.db.execute(
                 "insert or ignore into sightings (story_id, feed_id, url, entry_key, seen_at) "
                 "values (?, ?, ?, ?, ?)", [story_id, feed_id, url, entry_key, iso(now)])
@@ -187,7 +210,7 @@ class State:
 
     def resolve_pending(self, story_id: str, file_exists: bool) -> None:
         """After a crash: a pending story whose file exists is committed, else forgotten."""
-        with self.db.atomic():
+        with self.tx():
             if file_exists:
                 row = self.story(story_id)
                 self.db["stories"].update(story_id, {"status": "committed"})
