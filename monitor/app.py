@@ -31,7 +31,7 @@ class App:
         self.corpus.ensure()
         self.state = State(config.database)
         self.recovered = recover(self.state, self.corpus, clock())
-        if any(v for k, v in self.recovered.items() if k != "external"):
+        if any(v for k, v in self.recovered.items() if k not in ("external", "fingerprinted")):
             log.warning("recovered after an interrupted run: %s", self.recovered)
 
     def close(self) -> None:

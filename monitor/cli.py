@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="validate the config without network access")
     d = sub.add_parser("digest", parents=[common], help="build and deliver the digest now")
     d.add_argument("--dry-run", action="store_true")
+    dd = sub.add_parser("dedup", parents=[common],
+                        help="report near-duplicate groups already in the corpus (changes nothing)")
+    dd.add_argument("--check", action="store_true", required=True,
+                    help="report only (the one mode there is)")
     return p
 
 
@@ -217,5 +221,25 @@ def cmd_digest(config, args) -> int:
     raise MonitorError("digest: not implemented yet (the daily digest is a separate issue)")
 
 
+def cmd_dedup(config, args) -> int:
+    from monitor.corpus import Corpus
+    from monitor.dedup import near_duplicate_groups
+
+    corpus = Corpus(config.corpus_dir)
+    files = corpus.scan()
+    texts, titles = {}, {}
+    for f in files:
+        title, _, body = corpus.read(f.name).partition("\n")
+        texts[f.name], titles[f.name] = body or title, title
+    groups = near_duplicate_groups(texts)
+    print(f"{len(groups)} near-duplicate groups among {len(files)} stories in {config.corpus_dir}")
+    for i, group in enumerate(groups, 1):
+        print(f"group {i}:")
+        for name, match, sim in group:
+            how = "" if name == match else f"  (similarity {sim:.2f} to {match})"
+            print(f"  {name}  {titles[name][:80]}{how}")
+    return 0
+
+
 COMMANDS = {"check": cmd_check, "poll": cmd_poll, "run": cmd_run, "feeds": cmd_feeds,
-            "digest": cmd_digest}
+            "digest": cmd_digest, "dedup": cmd_dedup}

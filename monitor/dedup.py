@@ -1,8 +1,8 @@
 """Story identity: canonical URLs and the story id derived from them.
 
-This is identity by URL only: the same link, the same link with tracking parameters, the page's own
-rel=canonical. Near-duplicate text across outlets is a separate stage (not built yet).
-Pure functions; no I/O.
+Identity by URL (the same link, with or without tracking parameters, the page's own rel=canonical),
+by text (MinHash signatures of word shingles, compared through an LSH index kept by `state`), and
+by headline (normalised titles). Pure functions; no I/O.
 """
 
 from __future__ import annotations
@@ -11,7 +11,11 @@ import hashlib
 import ipaddress
 import re
 import string
+import unicodedata
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import numpy as np
 
 # Query parameters that only track the click, never select the content. Lower-cased.
 # utm_*: Google Analytics; at_*: BBC/AT Internet; ns_*: comScore (BBC); the rest are named in
@@ -85,3 +89,168 @@ def site_of(url: str) -> str:
 
 def same_site(a: str, b: str) -> bool:
     return bool(site_of(a)) and site_of(a) == site_of(b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Near-duplicate text: MinHash over word shingles (Broder 1997), banded for LSH.
+#
+# A story's body is cut into overlapping word k-grams ("shingles"); its signature is, for each of
+# PERMUTATIONS hash functions, the smallest hash of any shingle. The share of equal positions in
+# two signatures estimates the Jaccard similarity of their shingle sets. Signatures are split into
+# BANDS of ROWS values; two stories that agree on a whole band become candidates (the LSH index
+# lives in SQLite: one row per band), and candidates are verified on the full signature.
+# Constants chosen by measurement: bench/near_dup.py.
+
+SHINGLE = 3              # words per shingle
+PERMUTATIONS = 126
+ROWS = 3                 # values per LSH band
+BANDS = PERMUTATIONS // ROWS
+SHORT_WORDS = 50         # texts shorter than this need a stricter match
+_RNG = np.random.default_rng(20261125)   # fixed: signatures are persisted, they must not change
+_A = _RNG.integers(1, 2**63, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
+_B = _RNG.integers(0, 2**63, size=PERMUTATIONS, dtype=np.uint64)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    signature: bytes      # PERMUTATIONS little-endian uint32 values
+    words: int            # number of words in the text
+
+    def bands(self) -> list[int]:
+        """One signed 64-bit key per band (band number mixed in), for the SQLite index."""
+        keys = []
+        for b in range(BANDS):
+            chunk = self.signature[b * ROWS * 4:(b + 1) * ROWS * 4]
+            digest = hashlib.blake2b(bytes([b]) + chunk, digest_size=8).digest()
+            keys.append(int.from_bytes(digest, "little", signed=True))
+        return keys
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def fingerprint(text: str) -> Fingerprint:
+    tokens = words(text)
+    k = SHINGLE if len(tokens) >= SHINGLE else 1
+    grams = {" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)} or {""}
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
+         for g in grams), dtype=np.uint64, count=len(grams))
+    # multiply-shift hashing (Dietzfelbinger et al.): ((a*x + b) mod 2^64) >> 32
+    with np.errstate(over="ignore"):
+        mixed = (hashes[None, :] * _A[:, None] + _B[:, None]) >> np.uint64(32)
+    signature = mixed.min(axis=1).astype("<u4").tobytes()
+    return Fingerprint(signature=signature, words=len(tokens))
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    x = np.frombuffer(a, dtype="<u4")
+    y = np.frombuffer(b, dtype="<u4")
+    return float(np.count_nonzero(x == y)) / len(x)
+
+
+NEAR_DUPLICATE = 0.5     # estimated Jaccard at or above which two stories are one
+NEAR_DUPLICATE_SHORT = 0.8
+
+
+def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
+    sim = similarity(a.signature, b.signature)
+    short = min(a.words, b.words) < SHORT_WORDS
+    return sim >= (NEAR_DUPLICATE_SHORT if short else NEAR_DUPLICATE), sim
+
+
+# ---------------------------------------------------------------------------------------------
+# Titles: the same headline from the same outlet within days is the same story.
+
+_TITLE_PREFIX = re.compile(
+    r"^\s*(?:(?:update|updated)\s*\d*\s*[-:–—]?|\(?\s*(?:lead|\d+(?:st|nd|rd|th)\s+ld|urgent|"
+    r"recasts?|adds?)\s*\)?|live\s*[:\-–—]|exclusive\s*[:\-–—]|breaking(?:\s+news)?\s*[:\-–—]|"
+    r"watch\s*[:\-–—]|analysis\s*[:\-–—]|opinion\s*[:|\-–—]|explainer\s*[:\-–—])\s*",
+    re.IGNORECASE)
+_PIPE = re.compile(r"\s*\|\s*")
+_DASH = re.compile(r"\s+[-–—]\s+")
+_OUTLETISH = re.compile(
+    r"\b(?:news|times|post|herald|tribune|journal|agency|daily|press|guardian|telegraph|"
+    r"reuters|bbc|cnn|nbc|cbs|abc|ap|afp|tass|ria|yonhap|kcna|nk|dw|france\s*24|al\s*jazeera|"
+    r"\w+\.(?:com|org|net|co\.\w+|ru|kr))\b", re.IGNORECASE)
+
+
+def normalize_title(title: str, outlet: str | None = None) -> str:
+    """Headline → a comparison key: outlet names and separators ("Headline | Outlet",
+    "Outlet - Headline"), "UPDATE 2-", "(LEAD)", "LIVE:", "EXCLUSIVE:" and the like, case and
+    punctuation removed."""
+    text = unicodedata.normalize("NFKC", title).strip()
+    for _ in range(4):   # prefixes can stack: "UPDATE 2-EXCLUSIVE-..."
+        stripped = _TITLE_PREFIX.sub("", text, count=1)
+        if stripped == text:
+            break
+        text = stripped
+    outlet_key = " ".join(words(outlet or ""))
+
+    def is_outlet(segment: str) -> bool:
+        key = " ".join(words(segment))
+        return bool(outlet_key and key == outlet_key) or (
+            len(key.split()) <= 4 and bool(_OUTLETISH.search(segment)))
+
+    # "Headline | Outlet | Section": the headline is the longest part
+    parts = [p for p in _PIPE.split(text) if p.strip()]
+    if len(parts) > 1:
+        text = max(parts, key=len)
+    # "Headline - Outlet" / "Outlet - Headline": drop an end segment only when it names an outlet
+    # ("Kim - Putin summit" keeps both sides)
+    parts = _DASH.split(text)
+    if len(parts) > 1 and is_outlet(parts[-1]):
+        parts = parts[:-1]
+    if len(parts) > 1 and is_outlet(parts[0]):
+        parts = parts[1:]
+    return " ".join(words(" ".join(parts)))
+
+
+def near_duplicate_groups(texts: dict[str, str]) -> list[list[tuple[str, str, float]]]:
+    """Group texts (name → body) that are near-duplicates of one another, in memory.
+
+    Returns groups of (name, the member it matched, similarity), the first member matching
+    itself with 1.0; groups and members in name order. For replaying a corpus (`monitor dedup
+    --check`), not for the append path, which uses the persistent index."""
+    names = sorted(texts)
+    fps = {n: fingerprint(texts[n]) for n in names}
+    buckets: dict[int, list[str]] = {}
+    for n in names:
+        for key in fps[n].bands():
+            buckets.setdefault(key, []).append(n)
+    parent = {n: n for n in names}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    best: dict[str, tuple[str, float]] = {}
+    checked: set[tuple[str, str]] = set()
+    for members in buckets.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if (a, b) in checked:
+                    continue
+                checked.add((a, b))
+                dup, sim = is_near_duplicate(fps[a], fps[b])
+                if dup:
+                    parent[root(b)] = root(a)
+                    if sim > best.get(b, ("", 0.0))[1]:
+                        best[b] = (a, sim)
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(root(n), []).append(n)
+    out = []
+    for members in groups.values():
+        if len(members) > 1:
+            members.sort()
+            out.append([(members[0], members[0], 1.0)] + [
+                (m, *best.get(m, (members[0], similarity(fps[m].signature,
+                                                          fps[members[0]].signature))))
+                for m in members[1:]])
+    return sorted(out)

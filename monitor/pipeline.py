@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 from monitor import classify as classify_mod
 from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
-from monitor.dedup import canonical_url, same_site, story_id
+from monitor.dedup import (Fingerprint, canonical_url, fingerprint, is_near_duplicate,
+                           normalize_title, same_site, site_of, story_id)
 from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
 from monitor.extract import extract_article
 from monitor.fetch import PAGE_ACCEPT, Fetcher
@@ -36,6 +37,7 @@ from monitor.state import State, iso, utcnow
 
 log = logging.getLogger("monitor")
 MAX_BACKOFF = 86400.0
+TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days: same story
 
 
 def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
@@ -54,7 +56,38 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
             if f.name not in known:
                 if state.add_external(f.name, f.number, f.story_id, corpus.title_of(f.name), now):
                     counts["external"] += 1
+    # Fingerprint the stories the near-duplicate index does not know yet (seeds, hand-added
+    # files, appends finished by recovery): only those files are read, never the whole corpus.
+    counts["fingerprinted"] = 0
+    for row in state.unfingerprinted():
+        try:
+            title, _, body = corpus.read(row["file_name"]).partition("\n")
+        except OSError:
+            continue
+        fp = fingerprint(body or title)
+        site = site_of(row["link"]) if row.get("link") else row.get("outlet")
+        state.add_fingerprint(row["id"], fp.signature, fp.words, fp.bands(),
+                              normalize_title(title, row.get("outlet")), site,
+                              row.get("published") or iso(now))
+        counts["fingerprinted"] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class _Story:
+    """A story on its way into the corpus: everything the append needs."""
+
+    feed_id: int
+    entry: Entry
+    outlet: str | None
+    title: str
+    article: Article
+    canonical: str | None
+    verdict: Verdict
+    id: str
+    fingerprint: Fingerprint
+    title_key: str
+    site: str
 
 
 @dataclass
@@ -185,8 +218,13 @@ class Pipeline:
         if not verdict.keep:
             self._reject(feed_id, entry, canonical, verdict)
             return "rejected"
-        return await self._append(feed_id, entry, outlet, title, article, canonical, verdict)
-
+        site = site_of(entry.link) if entry.link else (outlet or entry.feed_url)
+        story = _Story(feed_id=feed_id, entry=entry, outlet=outlet, title=title, article=article,
+                       canonical=canonical, verdict=verdict,
+                       id=story_id(canonical or f"{entry.feed_url}\n{entry.key}"),
+                       fingerprint=fingerprint(article.text), title_key=normalize_title(title, outlet),
+                       site=site)
+        return await self._append(story)
     def _known(self, canonical: str, feed_id: int, entry: Entry) -> bool:
         """A story already in the corpus under this URL: record where it was seen again."""
         story = self.state.story_by_url(canonical) or self.state.story(story_id(canonical))
@@ -230,52 +268,75 @@ class Pipeline:
                                         accept=PAGE_ACCEPT)
         return await asyncio.to_thread(extract_article, result.body, result.final_url, title)
 
-    async def _append(self, feed_id: int, entry: Entry, outlet: str | None, title: str,
-                      article: Article, canonical: str | None, verdict: Verdict) -> str:
-        sid = story_id(canonical or f"{entry.feed_url}\n{entry.key}")
+    async def _append(self, story: "_Story") -> str:
         async with self._append_lock:
             # Check identity again under the lock: another feed may have appended it meanwhile.
-            if canonical and self._known(canonical, feed_id, entry):
-                return "duplicate"
-            if not canonical and self.state.story(sid):
+            if story.canonical and self._known(story.canonical, story.feed_id, story.entry):
                 return "duplicate"
             # Synchronous on purpose: no await between journal, file and commit, so a
             # cancellation (SIGTERM) can never split an append.
-            return self._write(feed_id, entry, outlet, title, article, canonical, verdict, sid)
+            return self._write(story)
 
-    def _write(self, feed_id, entry, outlet, title, article, canonical, verdict, sid) -> str:
+    def _write(self, story: "_Story") -> str:
         now = self.clock()
-        entry_values = {"link": entry.link, "canonical_url": canonical, "title": entry.title,
-                        "decision": "appended", "reason": verdict.reason,
-                        "evidence": classify_mod.evidence(verdict)}
+        entry = story.entry
+        entry_values = {"link": entry.link, "canonical_url": story.canonical, "title": entry.title,
+                        "decision": "appended", "reason": story.verdict.reason,
+                        "evidence": classify_mod.evidence(story.verdict)}
         with self.corpus.lock():
             files = self.corpus.scan()
-            on_disk = next((f for f in files if f.story_id == sid), None)
-            if on_disk or self.state.story(sid):
-                # Another process appended it since we last looked - maybe one with another
-                # database sharing this corpus: the directory is the truth, register its file.
-                if on_disk:
-                    self.state.add_external(on_disk.name, on_disk.number, sid,
-                                            self.corpus.title_of(on_disk.name), now)
-                self.state.add_sighting(sid, feed_id, entry.link, entry.key, now)
-                self.state.record_entry(feed_id, entry.key,
-                                        dict(entry_values, decision="duplicate"), now)
+            same = self._already_there(story, files, now)
+            if same:
+                sid, reason = same
+                self.state.add_sighting(sid, story.feed_id, entry.link, entry.key, now)
+                self.state.record_entry(story.feed_id, entry.key, dict(
+                    entry_values, decision="duplicate", reason=reason, story_id=sid), now)
+                log.info("duplicate of %s: %s (%s)", sid, story.title, reason)
                 return "duplicate"
-            name = self.corpus.file_name(files[-1].number + 1 if files else 0, sid)
+            name = self.corpus.file_name(files[-1].number + 1 if files else 0, story.id)
             self.state.begin_story({
-                "id": sid, "file_name": name, "number": int(name.split("_")[0]),
-                "canonical_url": canonical, "title": title,
-                "outlet": outlet or (urlsplit(entry.link).hostname if entry.link else None),
-                "feed_id": feed_id, "link": entry.link, "published": iso(entry.published),
-                "fetched_at": iso(now), "matched_terms": classify_mod.evidence(verdict),
-                "text_source": article.source, "text_note": article.note or None,
+                "id": story.id, "file_name": name, "number": int(name.split("_")[0]),
+                "canonical_url": story.canonical, "title": story.title,
+                "outlet": story.outlet or (urlsplit(entry.link).hostname if entry.link else None),
+                "feed_id": story.feed_id, "link": entry.link, "published": iso(entry.published),
+                "fetched_at": iso(now), "matched_terms": entry_values["evidence"],
+                "text_source": story.article.source, "text_note": story.article.note or None,
                 "created_at": iso(now)})
-            self.corpus.write(name, title, article.paragraphs)
-            self.state.commit_story(sid, {"feed_id": feed_id, "url": entry.link,
-                                          "entry_key": entry.key}, (feed_id, entry.key, entry_values),
-                                    now)
-        log.info("appended %s: %s", name, title)
+            self.corpus.write(name, story.title, story.article.paragraphs)
+            fp = story.fingerprint
+            self.state.commit_story(
+                story.id, {"feed_id": story.feed_id, "url": entry.link, "entry_key": entry.key},
+                (story.feed_id, entry.key, entry_values), now,
+                fingerprint=dict(signature=fp.signature, words=fp.words, bands=fp.bands(),
+                                 title_key=story.title_key, outlet=story.site,
+                                 published=iso(entry.published or now)))
+        log.info("appended %s: %s", name, story.title)
         return name
+
+    def _already_there(self, story: "_Story", files, now: datetime) -> tuple[str, str] | None:
+        """Is this story in the corpus already? (Called under the corpus lock.) Returns the id of
+        the story it duplicates and why: same id on disk (perhaps written by a process with
+        another database: the directory is the truth), same headline from the same outlet
+        within days, or near-duplicate text."""
+        on_disk = next((f for f in files if f.story_id == story.id), None)
+        if on_disk:
+            self.state.add_external(on_disk.name, on_disk.number, story.id,
+                                    self.corpus.title_of(on_disk.name), now)
+            return story.id, f"same URL as {on_disk.name}"
+        if self.state.story(story.id):
+            return story.id, "same URL"
+        when = story.entry.published or now
+        if story.title_key:
+            row = self.state.same_title(story.title_key, story.site,
+                                        iso(when - timedelta(days=TITLE_WINDOW_DAYS)))
+            if row:
+                return row["id"], f"same headline from the same outlet as {row['file_name']}"
+        for cand in self.state.candidates(story.fingerprint.bands()):
+            other = Fingerprint(signature=cand["signature"], words=cand["words"])
+            dup, sim = is_near_duplicate(story.fingerprint, other)
+            if dup:
+                return cand["story_id"], f"near-duplicate of {cand['file_name']} (similarity {sim:.2f})"
+        return None
 
     # -- outcomes ------------------------------------------------------------------------------
 

@@ -54,6 +54,19 @@ def _m0001(db: Database) -> None:
     db["sightings"].create_index(["story_id", "feed_id", "url"], unique=True)
 
 
+@migrations(name="0002_fingerprints")
+def _m0002(db: Database) -> None:
+    db["fingerprints"].create({
+        "story_id": str, "signature": bytes, "words": int, "title_key": str, "outlet": str,
+        "published": str,
+    }, pk="story_id")
+    db["fingerprints"].create_index(["title_key"])
+    # The LSH index: one row per (band key, story). WITHOUT ROWID keeps it compact and
+    # clustered on the key, so a lookup of BANDS keys is BANDS index seeks.
+    db.execute("create table lsh (band_key integer not null, story_id text not null, "
+                "primary key (band_key, story_id)) without rowid")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -187,10 +200,13 @@ class State:
             self.db["stories"].insert(row)
 
     def commit_story(self, story_id: str, sighting: dict, entry: tuple[int, str, dict],
-                     now: datetime) -> None:
-        """The file is on disk: mark the story committed, with its first sighting and entry."""
+                     now: datetime, fingerprint: dict | None = None) -> None:
+        """The file is on disk: mark the story committed, with its first sighting, its entry
+        and its fingerprint, in one transaction."""
         with self.tx():
             self.db["stories"].update(story_id, {"status": "committed"})
+            if fingerprint:
+                self.add_fingerprint(story_id, **fingerprint)
             self.add_sighting(story_id, **sighting, now=now)
             feed_id, key, values = entry
             self.record_entry(feed_id, key, dict(values, story_id=story_id), now)
@@ -204,6 +220,42 @@ class State:
 
     def sightings(self, story_id: str) -> list[dict]:
         return list(self.db["sightings"].rows_where("story_id = ?", [story_id], order_by="id"))
+
+    # -- fingerprints (near-duplicate index) ---------------------------------------------------
+
+    def add_fingerprint(self, story_id: str, signature: bytes, words: int, bands: list[int],
+                        title_key: str | None, outlet: str | None, published: str | None) -> None:
+        with self.tx():
+            self.db.execute(
+                "insert or replace into fingerprints (story_id, signature, words, title_key, "
+                "outlet, published) values (?, ?, ?, ?, ?, ?)",
+                [story_id, signature, words, title_key, outlet, published])
+            self.db.conn.executemany("insert or ignore into lsh (band_key, story_id) values (?, ?)",
+                                     [(k, story_id) for k in bands])
+
+    def candidates(self, bands: list[int], limit: int = 200) -> list[dict]:
+        """Stories sharing at least one LSH band, most shared bands first, with signatures."""
+        marks = ",".join("?" * len(bands))
+        return list(self.db.query(
+            f"select f.story_id, f.signature, f.words, s.file_name, count(*) as shared "
+            f"from lsh join fingerprints f on f.story_id = lsh.story_id "
+            f"join stories s on s.id = f.story_id and s.status = 'committed' "
+            f"where lsh.band_key in ({marks}) group by f.story_id order by shared desc limit ?",
+            [*bands, limit]))
+
+    def same_title(self, title_key: str, outlet: str | None, since: str) -> dict | None:
+        """A story with this normalised title from the same outlet published since `since`."""
+        rows = list(self.db.query(
+            "select s.id, s.file_name from fingerprints f join stories s on s.id = f.story_id "
+            "where f.title_key = ? and f.outlet is ? and coalesce(f.published, s.fetched_at) >= ? "
+            "and s.status = 'committed' limit 1", [title_key, outlet, since]))
+        return rows[0] if rows else None
+
+    def unfingerprinted(self) -> list[dict]:
+        return list(self.db.query(
+            "select s.id, s.file_name, s.outlet, s.link, s.published from stories s "
+            "left join fingerprints f on f.story_id = s.id "
+            "where s.status = 'committed' and f.story_id is null order by s.number"))
 
     def pending_stories(self) -> list[dict]:
         return list(self.db["stories"].rows_where("status = 'pending'"))
