@@ -41,7 +41,7 @@ class CorpusFile:
 def clean_line(text: str) -> str:
     """One clean line: no control characters, no line breaks, single spaces, NFC."""
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", text.replace("\u00ad", ""))   # soft hyphens vanish
     return " ".join(text.split())
 
 

@@ -60,6 +60,7 @@ BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 MAX_BOILERPLATE_CHARS = 220
+METHOD = f"trafilatura {trafilatura.__version__}"
 
 
 def extract_article(page: bytes | str, url: str, title_hint: str = "") -> Article:
@@ -80,20 +81,37 @@ def extract_article(page: bytes | str, url: str, title_hint: str = "") -> Articl
     paragraphs = [p for p in paragraphs if _fold(p) not in headlines]
     if not paragraphs:
         raise ExtractError("only boilerplate found on the page")
-    return Article(title=title, paragraphs=tuple(paragraphs),
-                   source="page", canonical_url=canonical_link(page, url))
+    return Article(title=title, paragraphs=tuple(paragraphs), source="page",
+                   canonical_url=canonical_link(page, url), method=METHOD)
 
 
 def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
+_SOFT = re.compile("[\u00ad\u200b\u200c\u2060\ufeff]")           # soft hyphen, zero-width
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w) +(?=[,.;:!?](?:\s|$))")
+_GLUED = re.compile(r"(?<=[a-z][.!?][\"”’)])(?=[A-Z])|(?<=[a-z][.!?])(?=[A-Z][a-z])")
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-$")
+
+
 def clean_paragraphs(lines) -> list[str]:
-    out: list[str] = []
+    """Extractor lines → clean paragraphs: whitespace collapsed, soft hyphens and zero-width
+    characters removed, a word hyphenated across a line break joined, sentences glued by a lost
+    paragraph break ("difference.North Korea") spaced, boilerplate lines and repeats dropped.
+    Non-Latin scripts pass through untouched (the rules only touch ASCII letters)."""
+    merged: list[str] = []
     for line in lines:
-        line = " ".join(line.split())
+        line = " ".join(_SOFT.sub("", line).split())
+        if merged and _HYPHEN_BREAK.search(merged[-1]) and line[:1].islower():
+            merged[-1] = merged[-1][:-1] + line    # "inter-" + "national"
+            continue
+        merged.append(line)
+    out: list[str] = []
+    for line in merged:
         if line.startswith(("- ", "• ")):
             line = line[2:]
+        line = _GLUED.sub(" ", _SPACE_BEFORE_PUNCT.sub("", line))
         if not line or (len(line) <= MAX_BOILERPLATE_CHARS and BOILERPLATE.match(line)):
             continue
         if out and out[-1] == line:

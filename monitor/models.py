@@ -60,6 +60,7 @@ class Article:
     source: str                   # "page" (extracted from the article HTML) or "feed" (feed content/summary)
     canonical_url: str | None = None   # rel=canonical / og:url of the page, if same site
     note: str = ""                # why the feed text was used, when it was
+    method: str = ""              # what produced the text: "trafilatura 2.3.1", "feed content"...
 
     @property
     def text(self) -> str:

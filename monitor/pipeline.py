@@ -261,7 +261,8 @@ class Pipeline:
             except (FetchError, ExtractError) as e:
                 note = f"page not used: {e}"
         paragraphs = tuple(p for p in (entry.content or entry.summary).split("\n") if p.strip())
-        return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note)
+        return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note,
+                       method="feed content" if entry.content else "feed summary")
 
     async def _page(self, url: str, title: str) -> Article:
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
@@ -301,6 +302,7 @@ class Pipeline:
                 "feed_id": story.feed_id, "link": entry.link, "published": iso(entry.published),
                 "fetched_at": iso(now), "matched_terms": entry_values["evidence"],
                 "text_source": story.article.source, "text_note": story.article.note or None,
+                "text_method": story.article.method or None,
                 "created_at": iso(now)})
             self.corpus.write(name, story.title, story.article.paragraphs)
             fp = story.fingerprint

@@ -67,6 +67,11 @@ def _m0002(db: Database) -> None:
                 "primary key (band_key, story_id)) without rowid")
 
 
+@migrations(name="0003_text_method")
+def _m0003(db: Database) -> None:
+    db["stories"].add_column("text_method", str)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
