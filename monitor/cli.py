@@ -104,7 +104,7 @@ def cmd_poll(config, args) -> int:
 
     app = App(config)
     try:
-        progress = _Progress(len(app.enabled_feeds())) if sys.stderr.isatty() else None
+        progress = _Progress(len(app.pollable_feeds())) if sys.stderr.isatty() else None
         started = time.monotonic()
         outcomes = asyncio.run(app.poll(progress=progress))
         if progress:
@@ -169,6 +169,7 @@ def cmd_run(config, args) -> int:
 
 def _run(config) -> int:
     from monitor.app import App
+    from monitor.state import iso
 
     app = App(config)
 
@@ -178,9 +179,13 @@ def _run(config) -> int:
                 log.warning("feed %s failed: %s", o.feed_url, o.error)
         log.info(summary(outcomes, None))
 
-    print(f"monitor {__version__}: watching {len(app.enabled_feeds())} feeds, corpus "
-          f"{config.corpus_dir} ({len(app.corpus.scan())} stories); stop with Ctrl-C or SIGTERM",
-          file=sys.stderr)
+    app.state.claim_daemon()
+    next_poll = app.next_poll()
+    print(f"monitor {__version__}: watching {len(app.pollable_feeds())} feeds "
+          f"({len(config.feeds) - len(app.pollable_feeds())} disabled or gone), corpus "
+          f"{config.corpus_dir} ({len(app.corpus.scan())} stories), database {config.database}; "
+          f"next poll {'now' if not next_poll or next_poll <= app.clock() else iso(next_poll)}; "
+          f"digest: not built yet; stop with Ctrl-C or SIGTERM", file=sys.stderr)
     try:
         asyncio.run(app.run(report))
     finally:
@@ -200,11 +205,14 @@ def cmd_feeds(config, args) -> int:
     header = ("STATE", "LAST SUCCESS", "FAILS", "NEXT POLL", "KEPT 7D", "FEED", "LAST ERROR")
     table = [header]
     for r in rows:
-        state = "disabled" if not r["enabled"] else (
-            "new" if not r["last_polled"] else ("ok" if not r["consecutive_failures"] else "failing"))
+        state = ("disabled" if not r["enabled"] else "gone" if r["gone"] else
+                 "new" if not r["last_polled"] else
+                 "failing" if r["consecutive_failures"] else "silent" if r["silent"] else "ok")
         table.append((state, _short_time(r["last_success"]), str(r["consecutive_failures"] or 0),
-                      _short_time(r["next_due"]), str(r["kept_7d"]), r["name"] or r["url"],
-                      (r["last_error"] or "") if r["consecutive_failures"] else ""))
+                      "never" if r["gone"] else _short_time(r["next_due"]), str(r["kept_7d"]),
+                      r["name"] or r["url"],
+                      (r["last_error"] or "") if r["consecutive_failures"] or r["gone"] else
+                      "no new item in 7 days (usually several a week)" if r["silent"] else ""))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])

@@ -49,6 +49,8 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     bozo: str | None = None       # why the document was malformed, when feedparser recovered anyway
     ttl_minutes: int | None = None
+    sy_period: str | None = None     # sy:updatePeriod (hourly, daily, ...)
+    sy_frequency: str | None = None  # sy:updateFrequency
 
 
 @dataclass(frozen=True)

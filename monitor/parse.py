@@ -100,7 +100,9 @@ def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: s
     bozo = _short(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     return ParsedFeed(title=plain(feed.get("title", "")), link=_http(feed.get("link")),
                       entries=entries, bozo=bozo,
-                      ttl_minutes=int(ttl) if str(ttl or "").strip().isdigit() else None)
+                      ttl_minutes=int(ttl) if str(ttl or "").strip().isdigit() else None,
+                      sy_period=feed.get("sy_updateperiod"),
+                      sy_frequency=feed.get("sy_updatefrequency"))
 
 
 def _lying_charset(data: bytes, content_type: str) -> bool:

@@ -24,6 +24,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from monitor import classify as classify_mod
+from monitor import timing
 from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
 from monitor.dedup import (Fingerprint, canonical_url, fingerprint, is_near_duplicate,
@@ -36,7 +37,6 @@ from monitor.parse import parse_feed
 from monitor.state import State, iso, utcnow
 
 log = logging.getLogger("monitor")
-MAX_BACKOFF = 86400.0
 TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days: same story
 
 
@@ -150,10 +150,10 @@ class Pipeline:
             log.info("feed %s moved permanently to %s", url, result.permanent_url)
             updates["current_url"] = result.permanent_url
         if result.not_modified:
-            return self._succeeded(fc, "not_modified", updates, _Counts([]), 0)
+            return self._succeeded(fc, "not_modified", updates, _Counts([]), 0, result.headers)
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == row["body_hash"]:
-            return self._succeeded(fc, "unchanged", updates, _Counts([]), 0)
+            return self._succeeded(fc, "unchanged", updates, _Counts([]), 0, result.headers)
         try:
             parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, fc.url,
                                              result.final_url)
@@ -167,7 +167,8 @@ class Pipeline:
             updates.pop("etag"), updates.pop("last_modified")
         else:
             updates["body_hash"] = body_hash
-        return self._succeeded(fc, "ok", updates, counts, len(parsed.entries))
+        return self._succeeded(fc, "ok", updates, counts, len(parsed.entries), result.headers,
+                               parsed)
 
     async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed) -> _Counts:
         counts = _Counts([])
@@ -346,15 +347,33 @@ class Pipeline:
         return fc.interval or self.config.interval
 
     def _succeeded(self, fc: FeedConfig, status: str, updates: dict, counts: _Counts,
-                   n_entries: int) -> FeedOutcome:
+                   n_entries: int, headers: dict[str, str],
+                   parsed: ParsedFeed | None = None) -> FeedOutcome:
         now = self.clock()
         row = self.state.feed_by_url(fc.url)
+        new = n_entries - counts.seen
+        feed_hint = row["feed_hint"]
+        if parsed is not None:
+            h = timing.hints_from({}, parsed.ttl_minutes, parsed.sy_period, parsed.sy_frequency, now)
+            feed_hint = max(h.ttl or 0, h.update_period or 0) or None
+        header_hints = timing.hints_from(headers, None, None, None, now)
+        hints = timing.Hints(ttl=feed_hint, max_age=header_hints.max_age,
+                             expires=header_hints.expires)
+        quiet = 0 if new > 0 else (row["quiet_polls"] or 0) + 1
+        d = timing.after_success(now, self._interval(fc), row["poll_interval"], new_items=new,
+                                 items=n_entries, quiet_polls=quiet, hints=hints)
+        if d.maybe_missed:
+            log.warning("feed %s: every item was new (%d): items may have been missed between "
+                        "polls; polling it more often", fc.url, n_entries)
         self.state.update_feed(row["id"], dict(
             updates, last_status=status, last_polled=iso(now), last_success=iso(now),
-            consecutive_failures=0, next_due=iso(now + timedelta(seconds=self._interval(fc)))))
-        log.info("feed %s: %s, %d entries, %d new, %d duplicates, %d off-topic, %d seen before",
-                 fc.url, status, n_entries, len(counts.appended), counts.duplicates,
-                 counts.rejected, counts.seen)
+            consecutive_failures=0, next_due=iso(d.next_due), poll_interval=d.interval,
+            quiet_polls=quiet, feed_hint=feed_hint,
+            maybe_missed=(row["maybe_missed"] or 0) + int(d.maybe_missed),
+            last_new_at=iso(now) if new > 0 else row["last_new_at"]))
+        log.info("feed %s: %s, %d entries, %d new, %d duplicates, %d off-topic, %d seen before; "
+                 "next poll %s (%s)", fc.url, status, n_entries, len(counts.appended),
+                 counts.duplicates, counts.rejected, counts.seen, iso(d.next_due), d.reason)
         return FeedOutcome(feed_url=fc.url, ok=True, status=status, entries=n_entries,
                            appended=tuple(counts.appended), duplicates=counts.duplicates,
                            rejected=counts.rejected, seen=counts.seen)
@@ -364,12 +383,17 @@ class Pipeline:
         now = self.clock()
         row = self.state.feed_by_url(fc.url)
         failures = (row["consecutive_failures"] or 0) + 1
-        delay = min(self._interval(fc) * 2 ** min(failures - 1, 6), MAX_BACKOFF)
-        if retry_after:
-            delay = max(delay, retry_after)
-        self.state.update_feed(row["id"], {
-            "last_status": kind, "last_http_status": status, "last_polled": iso(now),
-            "last_error": message, "last_error_at": iso(now), "consecutive_failures": failures,
-            "next_due": iso(now + timedelta(seconds=delay))})
-        log.debug("feed %s failed: %s", fc.url, message)
+        d = timing.after_failure(now, self._interval(fc), row["poll_interval"], failures=failures,
+                                 retry_after=retry_after)
+        values = {"last_status": kind, "last_http_status": status, "last_polled": iso(now),
+                  "last_error": message, "last_error_at": iso(now),
+                  "consecutive_failures": failures, "next_due": iso(d.next_due)}
+        if status == 410:   # Gone: the publisher says it will not come back
+            values.update(gone=1, next_due=None)
+            message = f"{message} (410 Gone: no longer polled; remove it from the config)"
+            values["last_error"] = message
+            log.warning("feed %s is gone (HTTP 410): it will not be polled again", fc.url)
+        self.state.update_feed(row["id"], values)
+        log.debug("feed %s failed: %s; next poll %s (%s)", fc.url, message, values["next_due"],
+                  d.reason)
         return FeedOutcome(feed_url=fc.url, ok=False, status=kind, error=message)

@@ -13,7 +13,9 @@ short. Makes no business decisions.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -22,6 +24,8 @@ from typing import Any, Iterable, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from monitor.errors import LockError
 
 migrations = Migrations("monitor")
 
@@ -72,6 +76,17 @@ def _m0003(db: Database) -> None:
     db["stories"].add_column("text_method", str)
 
 
+@migrations(name="0004_feed_schedule")
+def _m0004(db: Database) -> None:
+    feeds = db["feeds"]
+    feeds.add_column("poll_interval", float)    # the adaptive interval, seconds
+    feeds.add_column("quiet_polls", int)        # polls in a row that brought nothing new
+    feeds.add_column("feed_hint", float)        # the feed's own <ttl> / sy:updatePeriod, seconds
+    feeds.add_column("maybe_missed", int)       # polls whose every item was new
+    feeds.add_column("gone", int)               # 1 after 410 Gone: no longer polled
+    feeds.add_column("last_new_at", str)        # when a poll last brought a new entry
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -86,6 +101,8 @@ def parse_iso(value: str | None) -> datetime | None:
 
 class State:
     def __init__(self, path: Path | str | None):
+        self.path = Path(path) if path is not None else None
+        self._daemon_fd: int | None = None
         if path is None:
             self.db = Database(memory=True)
         else:
@@ -98,7 +115,24 @@ class State:
             migrations.apply(self.db)
 
     def close(self) -> None:
+        if self._daemon_fd is not None:
+            os.close(self._daemon_fd)
+            self._daemon_fd = None
         self.db.close()
+
+    def claim_daemon(self) -> None:
+        """Only one daemon per database: an exclusive flock on the database file itself (SQLite
+        uses POSIX record locks, which flock does not touch). Released when the process ends."""
+        if self.path is None or self._daemon_fd is not None:
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise LockError(f"another `monitor run` is already using {self.path}; "
+                            "stop it first (one daemon per database)") from None
+        self._daemon_fd = fd
 
     @contextmanager
     def tx(self) -> Iterator[None]:
@@ -146,6 +180,12 @@ class State:
     def update_feed(self, feed_id: int, values: dict) -> None:
         with self.tx():
             self.db["feeds"].update(feed_id, values)
+
+    def new_entries_since(self, since: datetime) -> dict[int, int]:
+        """Entries first seen per feed since `since`."""
+        rows = self.db.query("select feed_id, count(*) as n from entries where seen_at >= ? "
+                             "group by feed_id", [iso(since)])
+        return {r["feed_id"]: r["n"] for r in rows}
 
     def kept_since(self, since: datetime) -> dict[int, int]:
         """Stories appended per feed since `since` (by the feed that first delivered them)."""
