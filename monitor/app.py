@@ -20,7 +20,7 @@ from monitor.schedule import Schedule
 from monitor.state import State, iso, parse_iso, utcnow
 
 log = logging.getLogger("monitor")
-STOP_GRACE = 8.0   # SIGTERM → done within 10 s: 8 s to finish a poll, then it is abandoned
+STOP_GRACE = 6.0   # SIGTERM → done within 10 s: 6 s to finish a poll, then it is abandoned (2 s to unwind)
 
 
 class App:

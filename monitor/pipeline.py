@@ -125,6 +125,13 @@ class Pipeline:
         try:
             return list(await asyncio.gather(*(one(fc) for fc in feeds)))
         finally:
+            # An abandoned poll (SIGTERM) leaves shared page fetches behind: cancel them, and
+            # collect the outcome of finished ones, so none fails later on a closed client.
+            for task in self._pages.values():
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled():
+                    task.exception()
             self._pages.clear()
 
     async def poll_feed(self, fc: FeedConfig) -> FeedOutcome:

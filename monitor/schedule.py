@@ -30,6 +30,8 @@ class Schedule:
         self._running = asyncio.current_task()
         try:
             await self._tick()
+        except asyncio.CancelledError:   # abandoned at shutdown: said once, no traceback
+            log.warning("poll abandoned")
         except Exception:   # a failing tick is logged; the next one runs as planned
             log.exception("tick failed")
         finally:
