@@ -156,8 +156,13 @@ NEAR_DUPLICATE = 0.5     # estimated Jaccard at or above which two stories are o
 NEAR_DUPLICATE_SHORT = 0.8
 
 
+MIN_WORDS = 10           # below this there is too little text to call two stories one
+
+
 def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
     sim = similarity(a.signature, b.signature)
+    if min(a.words, b.words) < MIN_WORDS:   # e.g. two title-only stories: identity by URL only
+        return False, sim
     short = min(a.words, b.words) < SHORT_WORDS
     return sim >= (NEAR_DUPLICATE_SHORT if short else NEAR_DUPLICATE), sim
 

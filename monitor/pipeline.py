@@ -28,7 +28,7 @@ from monitor import timing
 from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
 from monitor.dedup import (Fingerprint, canonical_url, fingerprint, is_near_duplicate,
-                           normalize_title, same_site, site_of, story_id)
+                           normalize_title, same_site, similarity, site_of, story_id)
 from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
 from monitor.extract import extract_article
 from monitor.fetch import PAGE_ACCEPT, Fetcher
@@ -37,7 +37,9 @@ from monitor.parse import parse_feed
 from monitor.state import State, iso, utcnow
 
 log = logging.getLogger("monitor")
-TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days: same story
+TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days ...
+TITLE_MIN_WORDS = 4      # ... of at least this many words ...
+TITLE_TEXT_SIMILARITY = 0.25   # ... whose text overlaps at least this much: same story
 
 
 def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
@@ -336,10 +338,14 @@ class Pipeline:
         if self.state.story(story.id):
             return story.id, "same URL"
         when = story.entry.published or now
-        if story.title_key:
+        if len(story.title_key.split()) >= TITLE_MIN_WORDS:
             row = self.state.same_title(story.title_key, story.site,
                                         iso(when - timedelta(days=TITLE_WINDOW_DAYS)))
-            if row:
+            # Recurring headlines ("Press Review", photo captions, "Press statement of ...")
+            # name different stories: the texts must overlap too (bench/near_dup.py: wrong
+            # matches had similarity <= 0.16, updates of one story far more).
+            if row and row["signature"] and similarity(
+                    story.fingerprint.signature, row["signature"]) >= TITLE_TEXT_SIMILARITY:
                 return row["id"], f"same headline from the same outlet as {row['file_name']}"
         for cand in self.state.candidates(story.fingerprint.bands()):
             other = Fingerprint(signature=cand["signature"], words=cand["words"])

@@ -291,7 +291,8 @@ class State:
     def same_title(self, title_key: str, outlet: str | None, since: str) -> dict | None:
         """A story with this normalised title from the same outlet published since `since`."""
         rows = list(self.db.query(
-            "select s.id, s.file_name from fingerprints f join stories s on s.id = f.story_id "
+            "select s.id, s.file_name, f.signature from fingerprints f "
+            "join stories s on s.id = f.story_id "
             "where f.title_key = ? and f.outlet is ? and coalesce(f.published, s.fetched_at) >= ? "
             "and s.status = 'committed' limit 1", [title_key, outlet, since]))
         return rows[0] if rows else None
