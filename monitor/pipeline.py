@@ -27,7 +27,7 @@ from monitor import classify as classify_mod
 from monitor import timing
 from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
-from monitor.dedup import (Fingerprint, canonical_url, fingerprint, is_near_duplicate,
+from monitor.dedup import (MIN_WORDS, Fingerprint, canonical_url, fingerprint, is_near_duplicate,
                            normalize_title, same_site, similarity, site_of, story_id)
 from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
 from monitor.extract import extract_article
@@ -68,7 +68,8 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
             continue
         fp = fingerprint(body or title)
         site = site_of(row["link"]) if row.get("link") else row.get("outlet")
-        state.add_fingerprint(row["id"], fp.signature, fp.words, fp.bands(),
+        state.add_fingerprint(row["id"], fp.signature, fp.words,
+                              fp.bands() if fp.words >= MIN_WORDS else [],
                               normalize_title(title, row.get("outlet")), site,
                               row.get("published") or iso(now))
         counts["fingerprinted"] += 1
@@ -319,7 +320,8 @@ class Pipeline:
             self.state.commit_story(
                 story.id, {"feed_id": story.feed_id, "url": entry.link, "entry_key": entry.key},
                 (story.feed_id, entry.key, entry_values), now,
-                fingerprint=dict(signature=fp.signature, words=fp.words, bands=fp.bands(),
+                fingerprint=dict(signature=fp.signature, words=fp.words,
+                                 bands=fp.bands() if fp.words >= MIN_WORDS else [],
                                  title_key=story.title_key, outlet=story.site,
                                  published=iso(entry.published or now)))
         log.info("appended %s: %s", name, story.title)
@@ -347,6 +349,8 @@ class Pipeline:
             if row and row["signature"] and similarity(
                     story.fingerprint.signature, row["signature"]) >= TITLE_TEXT_SIMILARITY:
                 return row["id"], f"same headline from the same outlet as {row['file_name']}"
+        if story.fingerprint.words < MIN_WORDS:   # too little text to compare: identity only
+            return None
         for cand in self.state.candidates(story.fingerprint.bands()):
             other = Fingerprint(signature=cand["signature"], words=cand["words"])
             dup, sim = is_near_duplicate(story.fingerprint, other)

@@ -271,6 +271,7 @@ class State:
     def add_fingerprint(self, story_id: str, signature: bytes, words: int, bands: list[int],
                         title_key: str | None, outlet: str | None, published: str | None) -> None:
         with self.tx():
+            self.db.execute("delete from lsh where story_id = ?", [story_id])
             self.db.execute(
                 "insert or replace into fingerprints (story_id, signature, words, title_key, "
                 "outlet, published) values (?, ?, ?, ?, ?, ?)",
