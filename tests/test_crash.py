@@ -9,7 +9,8 @@ spread over the whole window in which it appends whatever the speed of the machi
 trials widen each stage of an append with sleeps (tests/crashkit.FAULT_WRAPPER) so that kills land
 inside an append — pending row only, temp file only, temp and final file, file not yet committed.
 Because random kills hit those short windows only now and then, each of them is also hit on
-purpose: the child SIGKILLs itself at that exact stage of a chosen append.
+purpose: the child SIGKILLs itself at that exact stage of a chosen append. Random trials run two
+at a time, each with its own corpus and database.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def setup_trial(server, directory: Path, *, interval: str | None = None,
     corpus = ck.make_corpus(directory)
     stories = ck.make_stories(n)
     by_url = ck.serve(server, stories, page_delay)
-    feed = {"url": ck.feed(server, "/feed.xml", stories)}
+    feed = {"url": ck.feed(server, f"/feed-{n}.xml", stories)}   # trials may share the server
     if interval:
         feed["interval"] = interval
     config = write_config(directory, [feed])
@@ -103,33 +104,42 @@ def crash_trial(server, directory: Path, seed: int, *, daemon: bool = False,
     return seen
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_sigkill_poll_at_a_random_instant_then_restart(server, tmp_path, seed):
-    crash_trial(server, tmp_path / "t", seed)
+def trials(server, directory: Path, specs: list[tuple[int, bool, int]]) -> Counter:
+    """Run crash trials (seed, daemon?, stories), two at a time (each in its own directory, with
+    its own database; the server is shared); returns how often each kind of instant was hit."""
+    def one(spec: tuple[int, bool, int]) -> list[str]:
+        seed, daemon, n = spec
+        try:
+            return crash_trial(server, directory / f"seed{seed}", seed, daemon=daemon, n=n)
+        except AssertionError as e:
+            kind = "run" if daemon else "poll"
+            raise AssertionError(f"trial with seed {seed} ({kind}) failed: {e}") from e
+
+    hits: Counter = Counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for labels in pool.map(one, specs):
+            hits.update(labels)
+    return hits
 
 
-@pytest.mark.parametrize("seed", [101, 102])
-def test_sigkill_daemon_at_a_random_instant_then_restart(server, tmp_path, seed):
-    crash_trial(server, tmp_path / "t", seed, daemon=True, n=12)
+@pytest.mark.timeout(300)
+def test_sigkill_poll_at_random_instants_then_restart(server, tmp_path):
+    """4 trials of `poll` with 40 stories."""
+    trials(server, tmp_path, [(seed, False, N) for seed in range(4)])
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_daemon_at_random_instants_then_restart(server, tmp_path):
+    """2 trials of `run` (the daemon, feed interval 2s) with 12 stories."""
+    trials(server, tmp_path, [(101, True, 12), (102, True, 12)])
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_sigkill_soak_many_random_instants(server, tmp_path):
-    """50 trials (5 of them the daemon), two at a time (each in its own directory, with its
-    own database; the server is shared). At least a few kills must have landed inside an
-    append, or the soak proved nothing about recovery."""
-    def trial(i: int) -> list[str]:
-        seed = 1000 + i
-        try:
-            return crash_trial(server, tmp_path / f"t{i}", seed, daemon=i % 10 == 5)
-        except AssertionError as e:
-            raise AssertionError(f"trial {i} (seed {seed}) failed: {e}") from e
-
-    hits: Counter = Counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for labels in pool.map(trial, range(50)):
-            hits.update(labels)
+    """50 trials with 40 stories, 5 of them the daemon. At least a few kills must have landed
+    inside an append, or the soak proved nothing about recovery."""
+    hits = trials(server, tmp_path, [(1000 + i, i % 10 == 5, N) for i in range(50)])
     print(dict(hits))
     inside = sum(v for k, v in hits.items() if k.startswith(("pending", "temp")))
     assert inside >= 3, f"too few kills landed inside an append: {dict(hits)}"
@@ -138,32 +148,38 @@ def test_sigkill_soak_many_random_instants(server, tmp_path):
 def test_sigkill_at_each_stage_of_an_append_and_inside_recovery(server, tmp_path):
     """Each short window of an append hit on purpose, one after another on the same corpus and
     database, each restart recovering what the previous kill left — and once a restart is itself
-    killed inside recover(), after it removed the temp file but before it resolved the row."""
+    killed inside recover(), after it removed the temp file but before it resolved the row.
+    Two such sequences (own corpus and database each) run side by side."""
     n = 7
-    config, corpus, db, by_url = setup_trial(server, tmp_path / "t", n=n)
-    log = tmp_path / "t" / "monitor.log"
-    steps = [  # (kill at, what the kill must leave behind, new files in the corpus by then)
-        ("journalled:2", "pending, no file", 1),
-        ("temp:2", "temp file", 2),
-        ("linked:2", "temp file and final file", 4),
-        ("recovering:1", "pending, file written", 4),
-        ("written:2", "pending, file written", 6),
+    sequences = [  # (kill at, what the kill must leave behind, new files in the corpus by then)
+        [("journalled:2", "pending, no file", 1),
+         ("temp:2", "temp file", 2)],
+        [("linked:2", "temp file and final file", 2),
+         ("recovering:1", "pending, file written", 2),
+         ("written:2", "pending, file written", 4)],
     ]
-    for kill_at, left, files in steps:
-        proc = ck.start(config, "poll", log=log, kill_at=kill_at)
-        try:
-            rc = ck.finish(proc, RUN_TIMEOUT)
-        finally:
-            if proc.poll() is None:
-                ck.kill(proc)
-        assert rc == -signal.SIGKILL, f"{kill_at}: {log.read_text(errors='replace')}"
-        assert ck.journal_state(corpus, db, by_url) == left, kill_at
-        assert ck.count_new(corpus) == files, kill_at
-    final = ck.run(config, "poll", timeout=RUN_TIMEOUT)
-    assert final.returncode == 0, final.stdout + final.stderr
-    titles = ck.check(corpus, db, by_url, complete=True)
-    assert len(titles) == n
-    check_entries(db, titles, n)
+
+    def sequence(i: int) -> None:
+        config, corpus, db, by_url = setup_trial(server, tmp_path / f"s{i}", n=n)
+        log = tmp_path / f"s{i}" / "monitor.log"
+        for kill_at, left, files in sequences[i]:
+            proc = ck.start(config, "poll", log=log, kill_at=kill_at)
+            try:
+                rc = ck.finish(proc, RUN_TIMEOUT)
+            finally:
+                if proc.poll() is None:
+                    ck.kill(proc)
+            assert rc == -signal.SIGKILL, f"{kill_at}: {log.read_text(errors='replace')}"
+            assert ck.journal_state(corpus, db, by_url) == left, kill_at
+            assert ck.count_new(corpus) == files, kill_at
+        final = ck.run(config, "poll", timeout=RUN_TIMEOUT)
+        assert final.returncode == 0, final.stdout + final.stderr
+        titles = ck.check(corpus, db, by_url, complete=True)
+        assert len(titles) == n
+        check_entries(db, titles, n)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(sequence, range(len(sequences))))
 
 
 # -- SIGTERM ------------------------------------------------------------------------------------
@@ -190,12 +206,12 @@ def _slow_pages(server, by_url, delay: float) -> None:
 
 
 def test_sigterm_lets_a_short_poll_in_flight_finish(server, tmp_path):
-    """SIGTERM while the daemon is appending: the poll needs ~3 s more (16 pages, 2 at a time,
-    0.3 s each), well inside the 6 s grace, so it finishes — every story, exit 0 within 10 s,
-    no pending row, no temp file, no traceback."""
+    """SIGTERM while the daemon is appending: the poll needs ~2 s more (16 pages, 2 at a time,
+    0.25 s each), well inside the stop grace (app.STOP_GRACE), so it finishes — every story,
+    exit 0 within 10 s, no pending row, no temp file, no traceback."""
     n = 16
     config, corpus, db, by_url = setup_trial(server, tmp_path / "t", interval="2s",
-                                             page_delay=0.3, n=n)
+                                             page_delay=0.25, n=n)
     log = tmp_path / "run.log"
     proc = ck.start(config, "run", log=log)
     try:
@@ -211,14 +227,15 @@ def test_sigterm_lets_a_short_poll_in_flight_finish(server, tmp_path):
     assert "Traceback" not in text and "raised an exception" not in text, text
 
 
-def _abandon_a_long_poll(server, directory: Path) -> str:
+@pytest.mark.slow
+def test_sigterm_abandons_a_long_poll_after_the_grace_within_10s_cleanly(server, tmp_path):
     """Pages answer slowly (12 pages, 2 at a time, 2 s each), so the poll in flight outlasts the
-    6 s grace and is abandoned: exit 0 within 10 s all the same, no append split, and a later
-    poll brings the rest. Returns the daemon's log."""
+    stop grace (app.STOP_GRACE) and is abandoned: exit 0 within 10 s all the same, no append
+    split, no traceback or orphaned task in the log, and a later poll brings the rest."""
     n = 12
-    config, corpus, db, by_url = setup_trial(server, directory, interval="2s", page_delay=2.0,
-                                             n=n)
-    log = directory / "run.log"
+    config, corpus, db, by_url = setup_trial(server, tmp_path / "t", interval="2s",
+                                             page_delay=2.0, n=n)
+    log = tmp_path / "run.log"
     proc = ck.start(config, "run", log=log)
     try:
         ck.wait_for_files(corpus, proc, 2, time.monotonic() + 60)
@@ -227,6 +244,9 @@ def _abandon_a_long_poll(server, directory: Path) -> str:
     finally:
         if proc.poll() is None:
             ck.kill(proc)
+    text = log.read_text(errors="replace")
+    assert "abandon" in text.lower(), text
+    assert "Traceback" not in text and "never retrieved" not in text, text
     assert ck.journal_state(corpus, db, by_url) == "between appends"
     titles = ck.check(corpus, db, by_url, complete=False)
     assert 2 <= len(titles) < n
@@ -234,18 +254,6 @@ def _abandon_a_long_poll(server, directory: Path) -> str:
     final = ck.run(config, "poll", timeout=RUN_TIMEOUT)
     assert final.returncode == 0, final.stderr
     ck.check(corpus, db, by_url, complete=True)
-    return log.read_text(errors="replace")
-
-
-@pytest.mark.slow
-def test_sigterm_abandons_a_long_poll_after_the_grace_within_10s_cleanly(server, tmp_path):
-    assert "abandon" in _abandon_a_long_poll(server, tmp_path / "t").lower()
-
-
-@pytest.mark.slow
-def test_sigterm_abandoning_a_poll_logs_no_tracebacks(server, tmp_path):
-    text = _abandon_a_long_poll(server, tmp_path / "t")
-    assert "Traceback" not in text and "never retrieved" not in text, text
 
 
 def test_sigterm_during_start_up_still_exits_0(server, tmp_path):
