@@ -81,8 +81,9 @@ class Corpus:
         files.sort(key=lambda f: (f.number, f.name))
         return files
 
-    def next_number(self) -> int:
-        files = self.scan()
+    def next_number(self, files: list[CorpusFile] | None = None) -> int:
+        """One more than the highest number (of `files`, a scan already made, else a new scan)."""
+        files = self.scan() if files is None else files
         return files[-1].number + 1 if files else 0
 
     def read(self, name: str) -> str:

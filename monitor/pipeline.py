@@ -305,7 +305,7 @@ class Pipeline:
                     entry_values, decision="duplicate", reason=reason, story_id=sid), now)
                 log.info("duplicate of %s: %s (%s)", sid, story.title, reason)
                 return "duplicate"
-            name = self.corpus.file_name(files[-1].number + 1 if files else 0, story.id)
+            name = self.corpus.file_name(self.corpus.next_number(files), story.id)
             self.state.begin_story({
                 "id": story.id, "file_name": name, "number": int(name.split("_")[0]),
                 "canonical_url": story.canonical, "title": story.title,

@@ -218,9 +218,6 @@ class State:
             "canonical_url = ? and status = 'committed'", [canonical], limit=1))
         return rows[0] if rows else None
 
-    def stories(self) -> list[dict]:
-        return list(self.db["stories"].rows_where("status = 'committed'", order_by="number"))
-
     def known_files(self) -> set[str]:
         return {r["file_name"] for r in self.db.query("select file_name from stories")}
 
