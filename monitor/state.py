@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,6 +100,23 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _enable_wal(db: Database, *, within: float = 30.0) -> None:
+    """Switch a database to WAL once. Changing the journal mode needs an exclusive lock and SQLite
+    does not always wait for it (two processes opening a new database at the same moment get
+    "database is locked" at once, busy timeout or not), so retry for a bounded time."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class State:
     def __init__(self, path: Path | str | None):
         self.path = Path(path) if path is not None else None
@@ -109,7 +127,7 @@ class State:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # timeout: wait for another process's write instead of failing at once
             self.db = Database(sqlite3.connect(str(path), timeout=30))
-            self.db.enable_wal()
+            _enable_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
         with self.tx():   # two processes starting at once: one migrates, the other waits
             migrations.apply(self.db)
