@@ -1,4 +1,4 @@
-"""Builds everything once from the config and wires it: state, corpus, fetcher, pipeline.
+"""Builds everything once from the config and wires it: state, corpus, fetcher, pipeline, digest.
 
 Decides nothing: the commands in `cli` call these methods; the pipeline decides.
 """
@@ -8,11 +8,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
+from zoneinfo import ZoneInfo
 
+from monitor import render
 from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
+from monitor.deliver import deliver
+from monitor.digest import Digest, build, digest_due, feed_problems, latest_slot, next_slot
+from monitor.errors import DeliveryError, LockError
 from monitor.fetch import Fetcher
 from monitor.models import FeedOutcome
 from monitor.pipeline import Pipeline, recover
@@ -21,6 +27,13 @@ from monitor.state import State, iso, parse_iso, utcnow
 
 log = logging.getLogger("monitor")
 STOP_GRACE = 6.0   # SIGTERM → done within 10 s: 6 s to finish a poll, then it is abandoned (2 s to unwind)
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    status: str                  # delivered | empty | dry-run
+    digest: Digest
+    destination: str | None = None
 
 
 class App:
@@ -97,6 +110,79 @@ class App:
             out.append(r)
         return out
 
+    # -- the digest ---------------------------------------------------------------------------
+
+    def build_digest(self) -> Digest:
+        cfg = self.config.digest
+        return build(self.state, self.corpus, cfg.title, ZoneInfo(cfg.timezone), self.clock(),
+                     feed_problems(self.feed_rows()))
+
+    async def send_digest(self, slot: datetime | None = None, dry_run: bool = False,
+                          wait: float = 60.0) -> DigestOutcome:
+        """Build the digest of every story not yet in a delivered digest and deliver it. The
+        stories are recorded as delivered only after the server (or the outbox) accepted it; a
+        failed attempt is recorded with its error and raises DeliveryError."""
+        cfg = self.config.digest
+        with self.state.digest_lock(wait):
+            digest = self.build_digest()
+            if dry_run:
+                return DigestOutcome("dry-run", digest)
+            now = self.clock()
+            row = {"slot": iso(slot), "created_at": iso(now), "stories": digest.count,
+                   "period_start": iso(digest.period_start), "period_end": iso(digest.period_end),
+                   "subject": digest.subject}
+            if not digest.count and not cfg.send_empty:
+                if slot is not None:
+                    self.state.record_digest(dict(row, status="empty"))
+                return DigestOutcome("empty", digest)
+            msg = render.message(digest, cfg.sender, cfg.to, now)
+            row["message_id"] = msg["Message-ID"]
+            name = f"{digest.local_end:%Y-%m-%d}_{digest.key}"
+            try:   # smtplib blocks: in a thread, so the daemon's polls go on meanwhile
+                transport, destination = await asyncio.to_thread(deliver, msg, cfg, name)
+            except DeliveryError as e:
+                self.state.record_digest(dict(row, status="failed", error=str(e)))
+                raise
+            self.state.record_digest(dict(row, status="delivered", transport=transport,
+                                          destination=destination), list(digest.story_ids))
+            return DigestOutcome("delivered", digest, destination)
+
+    def digest_slot_due(self) -> datetime | None:
+        """The scheduled digest time that is owed now (missed while down, or failed and due for
+        a retry), else None. Slots before the daemon first ran are not owed."""
+        cfg = self.config.digest
+        now = self.clock()
+        slot = latest_slot(now, cfg.time, ZoneInfo(cfg.timezone))
+        baseline = self.state.get_meta("digest_baseline")
+        if baseline is None:
+            self.state.set_meta("digest_baseline", iso(slot))
+            return None
+        handled = max(filter(None, [parse_iso(baseline),
+                                    parse_iso(self.state.last_handled_slot())]))
+        failures = [parse_iso(r["created_at"]) for r in self.state.failed_attempts(iso(slot))]
+        return slot if digest_due(now, slot, handled, failures) else None
+
+    def next_digest(self) -> datetime:
+        cfg = self.config.digest
+        return next_slot(self.clock(), cfg.time, ZoneInfo(cfg.timezone))
+
+    async def digest_if_due(self) -> DigestOutcome | None:
+        slot = self.digest_slot_due()
+        if slot is None:
+            return None
+        try:
+            outcome = await self.send_digest(slot=slot, wait=0)
+        except LockError:       # a `monitor digest` is sending right now; look again next tick
+            return None
+        except DeliveryError as e:
+            log.warning("digest not delivered (will retry): %s", e)
+            return None
+        if outcome.status == "delivered":
+            log.info("digest delivered: %d stories to %s", outcome.digest.count, outcome.destination)
+        else:
+            log.info("digest: nothing new since the last one; no email")
+        return outcome
+
     # -- the daemon ----------------------------------------------------------------------------
 
     def tick_seconds(self) -> float:
@@ -121,11 +207,16 @@ class App:
             due = self.due_feeds()
             if due:
                 report(await self.poll(due))
+            await self.digest_if_due()     # a missed or failed digest, retried with backoff
+
+        async def daily_digest() -> None:
+            await self.digest_if_due()
 
         spread = self.spread_overdue(min(300.0, self.tick_seconds() * 10))
         if spread:
             log.info("catching up: %d overdue feeds spread over the next minutes", spread)
         schedule = Schedule(tick, self.tick_seconds())
+        schedule.daily(daily_digest, self.config.digest.time, self.config.digest.timezone)
         schedule.start()
         log.info("running: %d feeds, tick every %.0fs, corpus %s", len(self.pollable_feeds()),
                  self.tick_seconds(), self.config.corpus_dir)

@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from monitor import __version__
 from monitor.config import default_config_path, load_config
@@ -42,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("feeds", parents=[common], help="one line per feed: health, last success, ...")
     sub.add_parser("check", parents=[common], help="validate the config without network access")
     d = sub.add_parser("digest", parents=[common], help="build and deliver the digest now")
-    d.add_argument("--dry-run", action="store_true")
+    d.add_argument("--dry-run", action="store_true",
+                   help="print the digest (text form); deliver nothing, mark nothing")
+    d.add_argument("--html", type=Path, metavar="FILE",
+                   help="write the digest's HTML form to FILE for a look in a browser; "
+                        "deliver nothing, mark nothing")
     dd = sub.add_parser("dedup", parents=[common],
                         help="report near-duplicate groups already in the corpus (changes nothing)")
     dd.add_argument("--check", action="store_true", required=True,
@@ -185,13 +190,21 @@ def _run(config) -> int:
           f"({len(config.feeds) - len(app.pollable_feeds())} disabled or gone), corpus "
           f"{config.corpus_dir} ({len(app.corpus.scan())} stories), database {config.database}; "
           f"next poll {'now' if not next_poll or next_poll <= app.clock() else iso(next_poll)}; "
-          f"digest: not built yet; stop with Ctrl-C or SIGTERM", file=sys.stderr)
+          f"next digest {_digest_when(app)}; stop with Ctrl-C or SIGTERM", file=sys.stderr)
     try:
         asyncio.run(app.run(report))
     finally:
         app.close()
     print("monitor: stopped", file=sys.stderr)
     return 0
+
+
+def _digest_when(app) -> str:
+    d = app.config.digest
+    where = (f"by SMTP via {d.smtp.host}:{d.smtp.port} to {', '.join(d.to)}" if d.smtp
+             else f"to the outbox {d.outbox}")
+    return (f"{app.next_digest().astimezone(ZoneInfo(d.timezone)):%Y-%m-%d %H:%M} {d.timezone} "
+            f"{where}")
 
 
 def cmd_feeds(config, args) -> int:
@@ -226,7 +239,34 @@ def _short_time(value: str | None) -> str:
 
 
 def cmd_digest(config, args) -> int:
-    raise MonitorError("digest: not implemented yet (the daily digest is a separate issue)")
+    from monitor.app import App
+    from monitor.errors import DeliveryError
+    from monitor.render import render_html, render_text
+
+    preview = args.dry_run or args.html is not None
+    app = App(config)
+    try:
+        try:
+            outcome = asyncio.run(app.send_digest(dry_run=preview))
+        except DeliveryError as e:
+            queued = len(app.state.undigested())
+            raise DeliveryError(f"digest not delivered: {e}; its {queued} "
+                                f"{'story stays' if queued == 1 else 'stories stay'} queued "
+                                "for the next digest") from e
+    finally:
+        app.close()
+    d = outcome.digest
+    if args.html is not None:
+        args.html.write_text(render_html(d), encoding="utf-8")
+        print(f"wrote {args.html} ({d.count} stories; nothing delivered)", file=sys.stderr)
+    if args.dry_run:
+        sys.stdout.write(f"Subject: {d.subject}\n\n{render_text(d)}")
+    elif outcome.status == "delivered":
+        print(f"digest delivered: {d.count} stories in {len(d.events)} items from "
+              f"{d.outlet_count} outlets, to {outcome.destination}")
+    elif outcome.status == "empty":
+        print("nothing new since the last digest; no email sent")
+    return 0
 
 
 def cmd_dedup(config, args) -> int:

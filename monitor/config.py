@@ -54,6 +54,8 @@ class SmtpConfig:
     security: str = "none"           # none | starttls | ssl
     username: str | None = None
     password_env: str | None = None  # the name of the environment variable holding the password
+    ca_file: Path | None = None      # extra CA certificates to trust (a private mail server)
+    timeout: float = 60.0            # seconds for the connection and each SMTP command
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class DigestConfig:
     smtp: SmtpConfig | None = None
     time: str = "07:00"
     timezone: str = "UTC"
-    outbox: Path | None = None
+    outbox: Path | None = None       # where .eml files go without smtp (default: outbox/ by the config)
+    title: str = "Russia–North Korea"   # the subject's first words and the List-Id name
+    send_empty: bool = False         # also send a "nothing new" email on days with no story
 
 
 @dataclass(frozen=True)
@@ -254,9 +258,9 @@ FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}
 TIMEOUT_KEYS = {"connect": False, "read": False, "total": False}
 LIMIT_KEYS = {"feed_bytes": False, "page_bytes": False, "max_redirects": False}
 DIGEST_KEYS = {"to": False, "from": False, "smtp": False, "time": False, "timezone": False,
-               "outbox": False}
+               "outbox": False, "title": False, "send_empty": False}
 SMTP_KEYS = {"host": True, "port": False, "security": False, "username": False,
-             "password_env": False}
+             "password_env": False, "ca_file": False, "timeout": False}
 
 
 def default_config_path() -> Path:
@@ -369,7 +373,7 @@ def _same_feed_key(url: str) -> str:
 
 def _digest(ld: _Loader, node: yaml.Node | None, rel) -> DigestConfig:
     if node is None:
-        return DigestConfig()
+        return DigestConfig(outbox=rel("outbox"))
     d = ld.mapping(node, "digest", DIGEST_KEYS)
     smtp = None
     if "smtp" in d:
@@ -380,20 +384,39 @@ def _digest(ld: _Loader, node: yaml.Node | None, rel) -> DigestConfig:
                 raise ValueError(f"{v!r} must be one of none, starttls, ssl")
             return v
 
+        def env_name(v: Any) -> str:
+            if not isinstance(v, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+                raise ValueError(f"{v!r} is not an environment variable name (the password itself "
+                                 "never goes in the config)")
+            return v
+
         host = ld.typed(s, "host", "digest.smtp.host", _str)
+        security_value = ld.typed(s, "security", "digest.smtp.security", security, "none")
         if host:
             smtp = SmtpConfig(
                 host=host,
-                port=ld.typed(s, "port", "digest.smtp.port", _int(1, 65535), 25),
-                security=ld.typed(s, "security", "digest.smtp.security", security, "none"),
+                port=ld.typed(s, "port", "digest.smtp.port", _int(1, 65535),
+                              465 if security_value == "ssl" else 25),
+                security=security_value,
                 username=ld.typed(s, "username", "digest.smtp.username", _str),
-                password_env=ld.typed(s, "password_env", "digest.smtp.password_env", _str),
+                password_env=ld.typed(s, "password_env", "digest.smtp.password_env", env_name),
+                ca_file=ld.typed(s, "ca_file", "digest.smtp.ca_file", rel),
+                timeout=ld.typed(s, "timeout", "digest.smtp.timeout", parse_duration, 60.0),
             )
+            if smtp.password_env and not smtp.username:
+                ld.problem("digest.smtp.password_env", s["password_env"],
+                           "needs digest.smtp.username (the login that password belongs to)")
+    to = ld.typed(d, "to", "digest.to", _emails, ())
+    if smtp and not to:
+        ld.problem("digest.to", d.get("to") or node,
+                   "required with digest.smtp: who should receive the digest?")
     return DigestConfig(
-        to=ld.typed(d, "to", "digest.to", _emails, ()),
+        to=to,
         sender=ld.typed(d, "from", "digest.from", _email, "monitor@localhost"),
         smtp=smtp,
         time=ld.typed(d, "time", "digest.time", _hhmm, "07:00"),
         timezone=ld.typed(d, "timezone", "digest.timezone", _timezone, "UTC"),
-        outbox=ld.typed(d, "outbox", "digest.outbox", rel),
+        outbox=ld.typed(d, "outbox", "digest.outbox", rel) or rel("outbox"),
+        title=ld.typed(d, "title", "digest.title", _str, DigestConfig.title).strip(),
+        send_empty=ld.typed(d, "send_empty", "digest.send_empty", _bool, False),
     )

@@ -6,7 +6,8 @@
     ├── CorpusError              the corpus directory cannot be read or appended to
     ├── FetchError               one HTTP request failed (timeout, status, size cap, redirects, scheme)
     ├── ParseError               a fetched document is not a feed we can read
-    └── ExtractError             an article page yielded no usable text
+    ├── ExtractError             an article page yielded no usable text
+    └── DeliveryError            a digest was not accepted (SMTP refused or unreachable, outbox unwritable)
 
 Stage errors (Fetch/Parse/Extract) never cross the pipeline boundary: the pipeline turns them into
 an outcome stored on the feed row, so one bad feed never stops a poll.
@@ -57,3 +58,7 @@ class ParseError(MonitorError):
 
 class ExtractError(MonitorError):
     pass
+
+
+class DeliveryError(MonitorError):
+    """The digest was not delivered; nothing was marked delivered."""

@@ -5,6 +5,8 @@ Tables (documented for users in the README):
   entries    every feed entry already handled (feed, key) and what was decided about it
   stories    every story the corpus holds (appended, or found in the directory), by 16-hex id
   sightings  every (story, feed, URL) at which a story was seen
+  digests    every digest attempt: delivered, failed (with the error) or empty (nothing new)
+  digested   which delivered digest each story went out in (one row per story: exactly once)
 
 Appending a story is journalled: a `pending` stories row is committed before the file is written
 and flipped to `committed` after, so `recover()` can finish or forget an append that a kill cut
@@ -88,6 +90,20 @@ def _m0004(db: Database) -> None:
     feeds.add_column("last_new_at", str)        # when a poll last brought a new entry
 
 
+@migrations(name="0005_digests")
+def _m0005(db: Database) -> None:
+    db["digests"].create({
+        "id": int, "slot": str, "status": str, "created_at": str, "period_start": str,
+        "period_end": str, "stories": int, "message_id": str, "subject": str, "transport": str,
+        "destination": str, "error": str,
+    }, pk="id", not_null={"status", "created_at"})
+    db["digests"].create_index(["slot"])
+    # story_id is the primary key: the database itself refuses a story in two delivered digests
+    db["digested"].create({"story_id": str, "digest_id": int}, pk="story_id",
+                          foreign_keys=[("digest_id", "digests", "id")])
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -151,6 +167,31 @@ class State:
             raise LockError(f"another `monitor run` is already using {self.path}; "
                             "stop it first (one daemon per database)") from None
         self._daemon_fd = fd
+
+    @contextmanager
+    def digest_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Only one digest is built and delivered at a time per database (the daemon's and a
+        `monitor digest` typed meanwhile would otherwise both send the same stories). Waits up
+        to `wait` seconds, then raises LockError."""
+        if self.path is None:
+            yield
+            return
+        fd = os.open(self.path.with_name(self.path.name + ".digest-lock"),
+                     os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        raise LockError("another digest is being sent right now "
+                                        f"(for {self.path}); try again in a minute") from None
+                    time.sleep(0.1)
+            yield
+        finally:
+            os.close(fd)
 
     @contextmanager
     def tx(self) -> Iterator[None]:
@@ -333,3 +374,58 @@ class State:
                                       parse_iso(row.get("fetched_at")) or utcnow())
             else:
                 self.db["stories"].delete(story_id)
+
+    # -- digests -------------------------------------------------------------------------------
+
+    def undigested(self) -> list[dict]:
+        """Stories this program appended that are in no delivered digest, oldest first."""
+        return list(self.db.query(
+            "select s.*, f.name as feed_name, f.title as feed_title from stories s "
+            "left join feeds f on f.id = s.feed_id "
+            "where s.status = 'committed' and s.text_source != 'external' "
+            "and s.id not in (select story_id from digested) order by s.number"))
+
+    def story_sightings(self, story_ids: list[str]) -> dict[str, list[dict]]:
+        """Every sighting of these stories, with the feed's name, by story."""
+        out: dict[str, list[dict]] = {i: [] for i in story_ids}
+        for chunk in range(0, len(story_ids), 500):
+            ids = story_ids[chunk:chunk + 500]
+            for r in self.db.query(
+                    f"select g.*, f.name as feed_name, f.title as feed_title from sightings g "
+                    f"left join feeds f on f.id = g.feed_id where g.story_id in "
+                    f"({','.join('?' * len(ids))}) order by g.id", ids):
+                out[r["story_id"]].append(r)
+        return out
+
+    def record_digest(self, row: dict, story_ids: list[str] = ()) -> int:
+        """One digest attempt; for a delivered one, the stories it carried, in one transaction."""
+        with self.tx():
+            digest_id = self.db["digests"].insert(row).last_pk
+            if story_ids:
+                self.db["digested"].insert_all(
+                    ({"story_id": i, "digest_id": digest_id} for i in story_ids))
+        return digest_id
+
+    def last_digest(self, statuses: tuple[str, ...] = ("delivered", "empty")) -> dict | None:
+        rows = list(self.db.query(
+            f"select * from digests where status in ({','.join('?' * len(statuses))}) "
+            f"order by id desc limit 1", list(statuses)))
+        return rows[0] if rows else None
+
+    def last_handled_slot(self) -> str | None:
+        """The latest scheduled digest time already dealt with (sent, or nothing to send)."""
+        row = next(iter(self.db.query(
+            "select max(slot) as slot from digests where status in ('delivered', 'empty')")))
+        return row["slot"]
+
+    def failed_attempts(self, slot: str) -> list[dict]:
+        return list(self.db.query(
+            "select * from digests where slot = ? and status = 'failed' order by id", [slot]))
+
+    def get_meta(self, key: str) -> str | None:
+        rows = list(self.db["meta"].rows_where("key = ?", [key]))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx():
+            self.db["meta"].upsert({"key": key, "value": value}, pk="key")

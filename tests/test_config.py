@@ -240,7 +240,12 @@ def test_a_key_given_twice_is_a_problem(tmp_path):
     ("user_agent: ''\n", "user_agent", 3),
     ("timeouts: 5\n", "timeouts", 3),
     ("limits:\n  max_redirects: 21\n", "limits.max_redirects", 4),
-    ("digest:\n  smtp:\n    host: h\n    port: 70000\n", "digest.smtp.port", 6),
+    ("digest:\n  to: a@b.org\n  smtp:\n    host: h\n    port: 70000\n", "digest.smtp.port", 7),
+    ("digest:\n  to: a@b.org\n  smtp:\n    host: h\n    timeout: soon\n", "digest.smtp.timeout", 7),
+    ("digest:\n  to: a@b.org\n  smtp:\n    host: h\n    username: u\n    password_env: s3cret!\n",
+     "digest.smtp.password_env", 8),
+    ("digest:\n  smtp:\n    host: h\n", "digest.to", 4),
+    ("digest:\n  send_empty: sometimes\n", "digest.send_empty", 4),
     ("digest:\n  to: nobody\n", "digest.to", 4),
     ("digest:\n  time: 25:00\n", "digest.time", 4),
 ])
@@ -323,8 +328,8 @@ def test_duplicate_feed_spelled_differently_is_detected(tmp_path):
 
 @pytest.mark.parametrize("value", ["tls", "SSL", "yes", "''"])
 def test_bad_smtp_security(tmp_path, value):
-    smtp = f"digest:\n  smtp:\n    host: 127.0.0.1\n    security: {value}\n"
-    p = one_problem(tmp_path, GOOD + smtp, "digest.smtp.security", 8)
+    smtp = f"digest:\n  to: a@b.org\n  smtp:\n    host: 127.0.0.1\n    security: {value}\n"
+    p = one_problem(tmp_path, GOOD + smtp, "digest.smtp.security", 9)
     assert "none, starttls, ssl" in p
 
 
@@ -500,3 +505,21 @@ def test_cli_check_accepts_a_good_config_without_touching_the_network(tmp_path, 
     assert all(server.count(f"/feed{i}.xml") == 0 for i in range(3))
     # check validates only: no database, no corpus directory
     assert not (tmp_path / "state.db").exists() and not (tmp_path / "corpus").exists()
+
+
+def test_digest_defaults_write_to_an_outbox_beside_the_config(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("corpus_dir: c\ndatabase: d.db\nfeeds: []\n")
+    d = load_config(path).digest
+    assert d.smtp is None and d.outbox == tmp_path.resolve() / "outbox"
+    assert d.time == "07:00" and d.timezone == "UTC" and not d.send_empty
+
+
+def test_smtp_ssl_defaults_to_port_465_and_a_password_needs_a_user(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("corpus_dir: c\ndatabase: d.db\nfeeds: []\ndigest:\n  to: a@b.org\n"
+                    "  smtp:\n    host: mail.example.org\n    security: ssl\n")
+    assert load_config(path).digest.smtp.port == 465
+    one_problem(tmp_path, "corpus_dir: c\ndatabase: d.db\nfeeds: []\ndigest:\n  to: a@b.org\n"
+                          "  smtp:\n    host: h\n    password_env: MAIL_PW\n",
+                "digest.smtp.password_env", 8)
