@@ -30,7 +30,6 @@ from monitor.corpus import Corpus
 from monitor.dedup import (MIN_WORDS, Fingerprint, canonical_url, fingerprint, is_near_duplicate,
                            normalize_title, same_site, similarity, site_of, story_id)
 from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
-from monitor.extract import extract_article
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
 from monitor.parse import parse_feed
@@ -278,6 +277,8 @@ class Pipeline:
     async def _page(self, url: str, title: str) -> Article:
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT)
+        from monitor.extract import extract_article   # trafilatura costs ~1 s to import: only
+        #                                               when a page is really extracted
         return await asyncio.to_thread(extract_article, result.body, result.final_url, title)
 
     async def _append(self, story: "_Story") -> str:

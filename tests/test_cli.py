@@ -44,6 +44,8 @@ def test_json_log_lines(server, corpus, tmp_path):
     assert lines and all({"time", "level", "message"} <= set(l) for l in lines)
 
 
-def test_digest_is_reported_as_not_built_yet(tmp_path):
+def test_digest_with_nothing_new_says_so_and_sends_nothing(tmp_path):
     r = run_cli(write_config(tmp_path, []), "digest")
-    assert r.returncode == 1 and "not implemented" in r.stderr
+    assert r.returncode == 0 and "nothing new" in r.stdout, r.stderr
+    outbox = tmp_path / "outbox"
+    assert not outbox.exists() or not list(outbox.iterdir())
