@@ -283,3 +283,60 @@ def test_stories_added_after_a_digest_go_in_the_next_one_only(server, corpus, tm
     assert run_cli(config, "digest").returncode == 0
     second = set(FILE_RE.findall(parts(smtp.inbox.messages[1])[0]))
     assert len(second) == 5 and not first & second
+
+
+KILL_BEFORE_MARKING = r"""
+import os, signal, sys
+import monitor.state as st
+_record = st.State.record_digest
+def record_digest(self, row, story_ids=()):
+    if row.get("status") == "delivered":
+        os.kill(os.getpid(), signal.SIGKILL)    # accepted by the server, not yet marked
+    return _record(self, row, story_ids)
+st.State.record_digest = record_digest
+from monitor.cli import main
+sys.argv[0] = "monitor"
+raise SystemExit(main())
+"""
+
+
+def test_killed_after_delivery_before_marking_resends_the_same_message(server, corpus, tmp_path,
+                                                                       smtp):
+    """At-least-once: nothing is lost; the resend carries the same stories and Message-ID (mail
+    clients fold the two), and in the outbox it is the same file, not a second one."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    config = digest_config(tmp_path, publish(server, ["bridge", "ru_story"]), smtp.port)
+    assert run_cli(config, "poll").returncode == 0
+    killed = subprocess.run([sys.executable, "-c", KILL_BEFORE_MARKING, "-c", str(config),
+                             "digest"], capture_output=True, text=True, timeout=120,
+                            cwd=str(ROOT))
+    assert killed.returncode == -9
+    r = run_cli(config, "digest")
+    assert r.returncode == 0, r.stderr
+    first, second = smtp.inbox.messages
+    assert first["Message-ID"] == second["Message-ID"]
+    assert sorted(FILE_RE.findall(parts(first)[0])) == sorted(FILE_RE.findall(parts(second)[0]))
+    assert "nothing new" in run_cli(config, "digest").stdout
+
+    outbox_config = write_config(tmp_path, publish(server, ["bridge", "ru_story", "ko_story"]))
+    assert run_cli(outbox_config, "poll").returncode == 0
+    killed = subprocess.run([sys.executable, "-c", KILL_BEFORE_MARKING, "-c",
+                             str(outbox_config), "digest"], capture_output=True, text=True,
+                            timeout=120, cwd=str(ROOT))
+    assert killed.returncode == -9
+    assert run_cli(outbox_config, "digest").returncode == 0
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_the_footer_names_failing_feeds(server, corpus, tmp_path):
+    feeds = publish(server, ["bridge"]) + [
+        {"url": server.add("/broken.xml", "oops", status=500), "name": "Broken Outlet"}]
+    config = write_config(tmp_path, feeds)
+    assert run_cli(config, "poll").returncode == 0
+    r = run_cli(config, "digest", "--dry-run")
+    assert "Feeds needing attention" in r.stdout
+    assert re.search(r"Broken Outlet: failing — 1 failed poll in a row: .*500", r.stdout), r.stdout
