@@ -1,13 +1,14 @@
 """Jinja2 only: a Digest → plain text, HTML, and the multipart email that carries both.
 
 Templates live in `monitor/templates/`. The HTML template is auto-escaped (a story title is data,
-never markup) and links are only ever http(s): a `javascript:` or `data:` link from a feed is shown
-as text, not made clickable. The HTML has inline styles (mail clients drop <link> and most <style>),
+never markup) and links are only ever http(s): a `javascript:` or `data:` link from a feed is never
+made clickable (the HTML leaves it out; the text form prints it as text). The HTML has inline styles (mail clients drop <link> and most <style>),
 no remote images or scripts, a light and a dark scheme, and one narrow column for phones.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit
@@ -31,6 +32,26 @@ def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def _width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def wrap(text: str, width: int = 72, indent: str = "") -> str:
+    """Wrap at spaces by display width (a Hangul syllable takes two columns in a monospace mail
+    client); a word longer than the line is left whole."""
+    lines, line, used = [], "", 0
+    for word in text.split():
+        w = sum(_width(c) for c in word)
+        if line and used + 1 + w > width:
+            lines.append(line)
+            line, used = word, w
+        else:
+            line, used = (f"{line} {word}", used + 1 + w) if line else (word, w)
+    if line:
+        lines.append(line)
+    return ("\n" + indent).join(lines)
+
+
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("monitor", "templates"),
                       autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
@@ -38,6 +59,7 @@ def _environment() -> Environment:
                       keep_trailing_newline=True)
     env.filters["safe_url"] = safe_url
     env.filters["one_line"] = _one_line
+    env.filters["wrap"] = wrap
     env.filters["language"] = lambda code: LANGUAGES.get(code, code)
     return env
 
@@ -55,8 +77,9 @@ def _env() -> Environment:
 def _context(digest: Digest) -> dict:
     tz = digest.tz
 
-    def local(dt, fmt="%a %d %b %H:%M"):
-        return dt.astimezone(tz).strftime(fmt)
+    def local(dt):
+        dt = dt.astimezone(tz)
+        return f"{dt:%a} {dt.day} {dt:%b %H:%M}"
 
     return {"d": digest, "local": local, "tzname": digest.local_end.tzname()}
 
