@@ -1,101 +1,213 @@
-"""The topic filter (first version): a story is on topic when both sides are named.
+"""The topic filter: is this story about the topic? A score with its evidence.
 
-Each side is a list of terms; each term is a name and the regular expressions that find it in
-English, Russian and Korean text. Matching uses Unicode case folding; Latin and Cyrillic terms need
-word boundaries (Russian stems allow inflected endings: России, Россией, Пхеньяну); Korean terms
-match inside words, because particles attach to them (북한은, 러시아의).
+A topic has one or two sides; each side is a set of named terms, and each term is a list of
+spellings in English, Russian and Korean (the default topic is Russia–North Korea; a user defines
+another in config.yaml). Spellings are plain text, compiled here:
 
-Classic traps are excluded on purpose: "Korea" alone (South Korea), "Kim" alone, "Russian doll".
-Pure functions; no I/O. A later issue makes this classifier configurable and scored.
+    Russia            a whole word, case-folded ("russia", "RUSSIA"); an English possessive
+                      ('s) is allowed; a space matches any run of spaces or hyphens
+                      ("Kim Jong Un" finds "Kim Jong-un")
+    Росси*            * is any word ending: России, Россией, Российская (on any word of a
+                      phrase: "Северн* Коре*" finds Северной Кореи)
+    북한              Korean (Hangul) matches inside words, because particles attach (북한은, 북한의)
+    re:<regex>        a regular expression, for what the above cannot say
+
+Exclusions are phrases that contain a term but are not about it ("Russian doll", "Moscow,
+Idaho"); a term inside one does not count. "Korea" alone and "Kim" alone are simply not terms.
+
+The score (readable on purpose):
+    each side's weight = sum over its matches of the field weight (title 3, summary 2, text 1),
+                         a term counted at most twice per field
+    closeness bonus    = both sides in the title: +4; in one sentence: +3; in one paragraph
+                         (or split between title and summary): +2; else 0
+    score              = the weaker side's weight + the closeness bonus
+    keep               when every side is named and score >= KEEP_SCORE (one-sided topic:
+                       its weight >= KEEP_SCORE_ONE_SIDE)
+A passing mention of both sides in different paragraphs of a long story scores 1 or 2: rejected.
+
+Pure functions; no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable
 
 from monitor.models import Match, Verdict
 
-B = r"(?<!\w)"          # start of a word; a hyphen is a boundary: "pro-Russian", "Russia-North Korea"
-E = r"(?![\w])"         # end of a word
-RU_END = r"\w*"         # a Russian inflected ending
+FIELD_WEIGHT = {"title": 3, "summary": 2, "text": 1}
+PER_TERM_FIELD = 2          # a term counts at most this many times per field
+CLOSE_BONUS = {"title": 4, "sentence": 3, "paragraph": 2}
+KEEP_SCORE = 4
+KEEP_SCORE_ONE_SIDE = 3     # a one-sided topic: named in the title, or several times in the text
+
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+SENTENCE_RE = re.compile(r"(?<=[.!?。…])[\"'”’»)]*\s+|\n+")
 
 
 @dataclass(frozen=True)
 class Term:
-    side: str
+    side: str           # "a", "b", or "ab" (a term that names both sides, e.g. 북러)
     name: str
     pattern: re.Pattern
 
 
-def _terms(side: str, table: dict[str, list[str]]) -> list[Term]:
-    return [Term(side, name, re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE))
-            for name, pats in table.items()]
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    side_names: tuple[str, ...]        # one or two sides, e.g. ("Russia", "North Korea")
+    terms: tuple[Term, ...]
+    exclude: re.Pattern | None = None
+    spec: dict = field(default_factory=dict, compare=False)   # the definition it was built from
+
+    @property
+    def sides(self) -> frozenset[str]:
+        return frozenset("ab"[:len(self.side_names)])
 
 
-RUSSIA = {
-    "Russia": [B + r"russia(?:n|ns|'s)?" + E, B + r"росси" + RU_END, B + r"российск" + RU_END,
-               B + r"рф" + E, "러시아", "로씨야", "로시아"],
-    "Moscow": [B + r"moscow(?:'s)?" + E, B + r"москв" + RU_END, "모스크바", "모스크바의"],
-    "Kremlin": [B + r"kremlin" + E, B + r"кремл" + RU_END, "크렘린"],
-    "Putin": [B + r"putin(?:'s)?" + E, B + r"путин" + RU_END, "푸틴", "뿌찐"],
-    "Lavrov": [B + r"lavrov" + E, B + r"лавров" + RU_END, "라브로프"],
-    "Shoigu": [B + r"shoigu" + E, B + r"шойгу" + E, "쇼이구"],
-    "Belousov": [B + r"belousov" + E, B + r"белоусов" + RU_END, "벨로우소프"],
-    "Peskov": [B + r"peskov" + E, B + r"песков" + RU_END, "페스코프"],
-    "Medvedev": [B + r"medvedev" + E, B + r"медведев" + RU_END, "메드베데프"],
-    "Vladivostok": [B + r"vladivostok" + E, B + r"владивосток" + RU_END, "블라디보스토크"],
-    "Primorye": [B + r"primor(?:ye|sky|skiy)" + E, B + r"примор" + RU_END, "연해주"],
-    "Vostochny": [B + r"vostochny" + E, B + r"восточн(?:ый|ом) космодром" + RU_END, "보스토치니"],
-    "Kursk": [B + r"kursk" + E, B + r"курск" + RU_END, "쿠르스크"],
-    "TASS": [B + r"tass" + E, B + r"тасс" + E],  # not 타스: inside 판타스틱
+# -- compiling spellings ---------------------------------------------------------------------
+
+B = r"(?<!\w)"          # start of a word; a hyphen is a boundary: "pro-Russian", "Russia-North Korea"
+E = r"(?!\w)"           # end of a word
+
+
+def compile_spelling(spelling: str) -> str:
+    """One spelling (see the module docstring) → a regular expression source. ValueError if bad."""
+    s = spelling.strip()
+    if not s:
+        raise ValueError("an empty spelling")
+    if s.startswith("re:"):
+        source = s[3:]
+        try:
+            re.compile(source)
+        except re.error as e:
+            raise ValueError(f"{spelling!r} is not a valid regular expression: {e}") from None
+        return source
+    if HANGUL.search(s):
+        return re.escape(s).replace(r"\ ", r"[\s\-·]*")
+    words = s.split()
+    if not any(w.strip("*") for w in words):
+        raise ValueError(f"{spelling!r} has no letters")
+    # each word may end in * (any ending): "Северн* Коре*" finds Северной Кореи, Северная Корея
+    body = r"[\s\-]+".join(re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "")
+                            for w in words)
+    if s.endswith("*"):
+        return B + body
+    possessive = r"(?:['’]s)?" if s.isascii() and not s.endswith("'s") else ""
+    return B + body + possessive + E
+
+
+def build_topic(name: str, sides: dict[str, dict[str, list[str]]],
+                both: dict[str, list[str]] | None = None,
+                exclude: Iterable[str] = ()) -> Topic:
+    """A Topic from its definition (as in config.yaml). ValueError naming the bad part."""
+    if not 1 <= len(sides) <= 2:
+        raise ValueError("a topic has one or two sides")
+    if both and len(sides) != 2:
+        raise ValueError("'both' terms need two sides")
+    terms: list[Term] = []
+    for code, (side_name, table) in zip("ab", sides.items()):
+        for term_name, spellings in table.items():
+            terms.append(_term(code, term_name, spellings, f"{side_name}.{term_name}"))
+    for term_name, spellings in (both or {}).items():
+        terms.append(_term("ab", term_name, spellings, f"both.{term_name}"))
+    excl = [compile_spelling(x) for x in exclude]
+    return Topic(name=name, side_names=tuple(sides), terms=tuple(terms),
+                 exclude=re.compile("|".join(f"(?:{x})" for x in excl), re.IGNORECASE)
+                 if excl else None,
+                 spec={"name": name, "sides": sides, "both": both or {}, "exclude": list(exclude)})
+
+
+def _term(side: str, name: str, spellings: list[str], where: str) -> Term:
+    if not spellings:
+        raise ValueError(f"{where}: no spellings")
+    try:
+        sources = [compile_spelling(s) for s in spellings]
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    return Term(side, name, re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE))
+
+
+# -- the default topic: Russia–North Korea -----------------------------------------------------
+
+DEFAULT_NAME = "Russia–North Korea"
+DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
+    "Russia": {
+        "Russia": ["Russia", "Russian", "Russians", "Росси*", "Российск*", "РФ", "россиян*",
+                   "러시아", "로씨야", "로시아", "노서아"],
+        "Moscow": ["Moscow", "Москв*", "모스크바"],
+        "Kremlin": ["Kremlin", "Кремл*", "크렘린"],
+        "Putin": ["Putin", "Путин*", "푸틴", "뿌찐"],
+        "Lavrov": ["Lavrov", "Лавров*", "라브로프"],
+        "Shoigu": ["Shoigu", "Шойгу", "쇼이구"],
+        "Belousov": ["Belousov", "Белоусов*", "벨로우소프"],
+        "Peskov": ["Peskov", "Песков*", "페스코프"],
+        "Medvedev": ["Medvedev", "Медведев*", "메드베데프"],
+        "Kozlov": ["Alexander Kozlov", "Александр* Козлов*", "Козлов* Александр*", "코즐로프"],
+        "Vladivostok": ["Vladivostok", "Владивосток*", "블라디보스토크"],
+        "Primorye": ["Primorye", "Primorsky", "Primorskiy", "Приморь*", "Приморск*", "연해주"],
+        "Khabarovsk": ["Khabarovsk", "Хабаровск*", "하바롭스크"],
+        "Vostochny": ["Vostochny", "Восточн* космодром*", "космодром* Восточный",
+                      "보스토치니"],
+        "Kursk": ["Kursk", "Курск*", "쿠르스크"],
+        "Khasan": ["Khasan", "Хасан*"],          # not 하산: "coming down a mountain"
+        "TASS": ["TASS", "ТАСС"],
+    },
+    "North Korea": {
+        "North Korea": ["North Korea", "North Korean", "North Koreans", "N. Korea", "N.Korea",
+                        "N. Korean", "Северн* Коре*", "Северокорейск*", "북한",
+                        "조선민주주의인민공화국"],
+        "DPRK": ["DPRK", "КНДР"],
+        "Pyongyang": ["Pyongyang", "Пхеньян*", "평양"],
+        "Kim Jong Un": ["Kim Jong Un", "Kim Jong-un", "Kim Jongun", "Ким Чен Ын*", "김정은"],
+        "Kim Yo Jong": ["Kim Yo Jong", "Ким Ё Чжон*", "Ким Ё Чен*", "Ким Е Чжон*", "김여정"],
+        "Kim Jong Il": ["Kim Jong Il", "Ким Чен Ир*", "김정일"],
+        "Choe Son Hui": ["Choe Son Hui", "Choi Son Hui", "Цой Сон Хи", "최선희"],
+        "No Kwang Chol": ["No Kwang Chol", "Но Гван Чхоль", "노광철"],
+        "Pak Jong Chon": ["Pak Jong Chon", "Пак Чжон Чхон*", "박정천"],
+        "KCNA": ["KCNA", "ЦТАК", "조선중앙통신"],
+        "Korean People's Army": ["Korean People's Army", "Korean Peoples Army", "KPA",
+                                 "Корейск* народн* арми*", "조선인민군"],
+        "Workers' Party of Korea": ["Workers' Party of Korea", "Workers Party of Korea",
+                                    "Трудов* парти* Коре*", "조선노동당"],
+        "Rason": ["Rason", "Rajin", "Расон*", "Раджин*", "라선"],   # not 나선: also "spiral"
+        "Wonsan": ["Wonsan", "Вонсан*", "원산시", "원산갈마"],   # not 원산 alone: 원산지 "origin"
+        "Tumen River": ["Tumen River", "Tumangang", "Туманн* реки", "Туманн* река",
+                        "Туманн* реке", "두만강"],
+        "Panmunjom": ["Panmunjom", "Пханмунджом*", "판문점"],
+    },
 }
-
-NORTH_KOREA = {
-    "North Korea": [B + r"north\s+korea(?:n|ns|'s)?" + E, B + r"n\.\s?korea(?:n|'s)?" + E,
-                    B + r"северн" + RU_END + r"\s+коре" + RU_END, B + r"северокорейск" + RU_END,
-                    "북한", "조선민주주의인민공화국"],
-    "DPRK": [B + r"dprk(?:'s)?" + E, B + r"кндр" + E],
-    "Pyongyang": [B + r"pyongyang(?:'s)?" + E, B + r"пхеньян" + RU_END, "평양"],
-    "Kim Jong Un": [B + r"kim\s+jong[\s-]?un(?:'s)?" + E, B + r"ким\s+чен\s+ын" + RU_END, "김정은"],
-    "Kim Yo Jong": [B + r"kim\s+yo[\s-]?jong" + E, B + r"ким\s+ё\s+чж?он" + RU_END, "김여정"],
-    "Kim Jong Il": [B + r"kim\s+jong[\s-]?il" + E, B + r"ким\s+чен\s+ир" + RU_END, "김정일"],
-    "Choe Son Hui": [B + r"cho[ei]\s+son[\s-]?hui" + E, B + r"цой\s+сон\s+хи" + E, "최선희"],
-    "KCNA": [B + r"kcna" + E, B + r"ццтак" + E, "조선중앙통신"],
-    "Korean People's Army": [B + r"korean\s+people'?s\s+army" + E, "조선인민군"],
-    "Workers' Party of Korea": [B + r"workers'?\s+party\s+of\s+korea" + E, "조선노동당"],
-    "Rason": [B + r"rason" + E, B + r"расон" + RU_END],  # not 나선: also "spiral", "steps forward"
-    "Wonsan": [B + r"wonsan" + E, B + r"вонсан" + RU_END],  # not 원산: also "origin" (원산지)
-    "Tumen River": [B + r"tumen\s+river" + E, B + r"туман(?:ная|ной)" + E, "두만강"],
+DEFAULT_BOTH: dict[str, list[str]] = {
+    # both sides in one word: 북러 (North Korea–Russia), 조러 / 조로 (DPRK–Russia, North Korean usage)
+    "북러": ["북러", "북-러", "북·러", "조러", "조-러", "조·로", "러북", "러-북"],
 }
-
-# Both sides in one word: 북러 (North Korea–Russia), 조러 (DPRK–Russia, North Korean usage).
-BOTH = {
-    "북러": ["북러", "북[-·・]러", "조러", "조[-·・]로"],
-}
-
-# Phrases that contain a side's term but are not about it.
-TRAPS = re.compile(
-    B + r"russian\s+(?:doll|dolls|roulette|dressing|blue|tea\s+room|river)" + E
-    + "|" + B + r"russia,?\s+(?:ohio|kentucky)" + E
-    + "|" + B + r"moscow\s+mule" + E + "|" + B + r"moscow,?\s+(?:idaho|id)" + E,
-    re.IGNORECASE,
-)
-
-TERMS: tuple[Term, ...] = tuple(_terms("a", RUSSIA) + _terms("b", NORTH_KOREA)
-                                + _terms("ab", BOTH))
-SIDE_NAMES = {"a": "Russia", "b": "North Korea"}
+DEFAULT_EXCLUDE: list[str] = [
+    "Russian doll*", "Russian roulette", "Russian dressing", "Russian blue", "Russian Tea Room",
+    "Russian River", "Russia, Ohio", "Russia Ohio", "Russia, Kentucky", "Moscow mule*",
+    "Moscow, Idaho", "Moscow Idaho", "Moscow, ID", "Kursk submarine",
+]
 
 
-def find_terms(text: str, field: str) -> list[Match]:
+def default_topic() -> Topic:
+    return build_topic(DEFAULT_NAME, DEFAULT_SIDES, DEFAULT_BOTH, DEFAULT_EXCLUDE)
+
+
+DEFAULT_TOPIC = default_topic()
+
+
+# -- finding terms ----------------------------------------------------------------------------
+
+
+def find_terms(text: str, field: str, topic: Topic = DEFAULT_TOPIC) -> list[Match]:
     """Every term occurrence in `text`, with its side, field and position."""
     if not text:
         return []
-    traps = [m.span() for m in TRAPS.finditer(text)]
+    excluded = [m.span() for m in topic.exclude.finditer(text)] if topic.exclude else []
     found: list[Match] = []
-    for term in TERMS:
+    for term in topic.terms:
         for m in term.pattern.finditer(text):
-            if any(s <= m.start() < e for s, e in traps):
+            if m.end() == m.start() or any(s <= m.start() < e for s, e in excluded):
                 continue
             for side in term.side:
                 found.append(Match(side=side, term=term.name, field=field,
@@ -103,30 +215,101 @@ def find_terms(text: str, field: str) -> list[Match]:
     return found
 
 
-def classify(fields: dict[str, str]) -> Verdict:
-    """Decide on the given fields (e.g. title, summary, text): keep when both sides are named."""
+def _units(text: str, field: str) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph number) of each sentence of a field. The title is one unit."""
+    if field == "title":
+        return [(0, len(text), 0)]
+    units, para, start = [], 0, 0
+    for m in SENTENCE_RE.finditer(text):
+        units.append((start, m.start(), para))
+        if "\n" in m.group():
+            para += 1
+        start = m.end()
+    units.append((start, len(text), para))
+    return units
+
+
+def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str]) -> str | None:
+    """How close the sides come: "title", "sentence", "paragraph", or None."""
+    if len(sides) < 2:
+        return None
+    by_field: dict[str, list[Match]] = {}
+    for m in matches:
+        by_field.setdefault(m.field, []).append(m)
+    best = None
+    rank = {"title": 3, "sentence": 2, "paragraph": 1}
+    for f, ms in by_field.items():
+        units = _units(fields.get(f) or "", f)
+        in_sentence: dict[int, set[str]] = {}
+        in_para: dict[int, set[str]] = {}
+        for m in ms:
+            for i, (s, e, p) in enumerate(units):
+                if s <= m.position < e or (i == len(units) - 1 and m.position >= s):
+                    in_sentence.setdefault(i, set()).add(m.side)
+                    in_para.setdefault(p, set()).add(m.side)
+                    break
+        level = None
+        if any(v >= sides for v in in_sentence.values()):
+            level = "title" if f == "title" else "sentence"
+        elif any(v >= sides for v in in_para.values()):
+            level = "paragraph"
+        if level and (best is None or rank[level] > rank[best]):
+            best = level
+    if best is None:   # one side in the title, the other in the summary: one short item
+        title = {m.side for m in by_field.get("title", [])}
+        summary = {m.side for m in by_field.get("summary", [])}
+        if title and summary and title | summary >= sides:
+            best = "paragraph"
+    return best
+
+
+def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
+    """Score the given fields (title, summary, text) against the topic; keep or reject, with
+    the evidence and a one-line reason."""
     matches: list[Match] = []
-    for field, text in fields.items():
-        matches.extend(find_terms(text, field))
+    for f, text in fields.items():
+        matches.extend(find_terms(text or "", f, topic))
     sides = frozenset(m.side for m in matches)
-    keep = {"a", "b"} <= sides
-    if keep:
-        reason = "names both sides"
-    elif sides:
-        missing = ({"a", "b"} - sides).pop()
-        reason = f"names only one side (no {SIDE_NAMES[missing]} term)"
+    weights = {s: 0 for s in topic.sides}
+    counted: dict[tuple[str, str, str], int] = {}
+    for m in matches:
+        key = (m.side, m.term, m.field)
+        counted[key] = counted.get(key, 0) + 1
+        if counted[key] <= PER_TERM_FIELD and m.side in weights:
+            weights[m.side] += FIELD_WEIGHT.get(m.field, 1)
+    close = closeness(matches, fields, topic.sides)
+    score = min(weights.values()) + CLOSE_BONUS.get(close, 0)
+    missing = [topic.side_names["ab".index(s)] for s in sorted(topic.sides - sides)]
+    if missing:
+        keep = False
+        named = len(topic.sides) - len(missing)
+        reason = (f"names neither side" if not named and len(topic.sides) == 2 else
+                  f"names no {missing[0]} term" if len(topic.sides) == 1 else
+                  f"names only one side (no {missing[0]} term)")
+    elif len(topic.sides) == 1:
+        keep = score >= KEEP_SCORE_ONE_SIDE
+        reason = (f"score {score} ≥ {KEEP_SCORE_ONE_SIDE}" if keep else
+                  f"score {score} < {KEEP_SCORE_ONE_SIDE}: only a passing mention")
     else:
-        reason = "names neither side"
-    return Verdict(keep=keep, sides=sides, matches=tuple(matches), reason=reason)
+        keep = score >= KEEP_SCORE
+        where = {"title": "both in the title", "sentence": "both in one sentence",
+                 "paragraph": "both in one paragraph", None: "the sides far apart"}[close]
+        reason = (f"score {score} ≥ {KEEP_SCORE}: {where}" if keep else
+                  f"score {score} < {KEEP_SCORE}: only a passing mention ({where})")
+    return Verdict(keep=keep, sides=sides & topic.sides, matches=tuple(matches), reason=reason,
+                   score=score, close=close)
 
 
-def evidence(verdict: Verdict) -> list[dict]:
-    """The matches as plain dicts (term, side, field, position), one per distinct term and field."""
+def evidence(verdict: Verdict, topic: Topic = DEFAULT_TOPIC) -> dict:
+    """The verdict as plain data for the database: score, closeness and the matches (one per
+    distinct term and field: term, side, field, position, surface)."""
     out, seen = [], set()
+    names = dict(zip("ab", topic.side_names))
     for m in verdict.matches:
         key = (m.term, m.field, m.side)
         if key not in seen:
             seen.add(key)
-            out.append({"term": m.term, "side": SIDE_NAMES.get(m.side, m.side), "field": m.field,
+            out.append({"term": m.term, "side": names.get(m.side, m.side), "field": m.field,
                         "position": m.position, "surface": m.surface})
-    return out
+    return {"score": verdict.score, "close": verdict.close, "keep": verdict.keep,
+            "reason": verdict.reason, "matches": out}

@@ -48,6 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--html", type=Path, metavar="FILE",
                    help="write the digest's HTML form to FILE for a look in a browser; "
                         "deliver nothing, mark nothing")
+    w = sub.add_parser("why", parents=[common],
+                       help="why a story was kept or rejected (by corpus file name or URL)")
+    w.add_argument("subject", nargs="?", metavar="FILE_OR_URL")
+    w.add_argument("--rejected", action="store_true",
+                   help="list recently rejected candidates with their reasons")
+    w.add_argument("--limit", type=int, default=50, help="with --rejected: how many (default 50)")
+    w.add_argument("--json", action="store_true", help="print JSON on standard output")
+    t = sub.add_parser("topic", parents=[common],
+                       help="show the topic; --replay: what it would keep or drop now")
+    t.add_argument("--replay", action="store_true",
+                   help="re-score the corpus and recent candidates with the current topic "
+                        "(changes nothing)")
+    t.add_argument("--recent", type=int, default=1000,
+                   help="with --replay: how many recent candidates (default 1000)")
     dd = sub.add_parser("dedup", parents=[common],
                         help="report near-duplicate groups already in the corpus (changes nothing)")
     dd.add_argument("--check", action="store_true", required=True,
@@ -289,5 +303,76 @@ def cmd_dedup(config, args) -> int:
     return 0
 
 
+def cmd_why(config, args) -> int:
+    from monitor.app import App
+    from monitor.explain import rejected, why
+
+    if not args.rejected and not args.subject:
+        raise ConfigError("why: give a corpus file name or a URL, or --rejected")
+    app = App(config)
+    try:
+        if args.rejected:
+            rows = rejected(app.state, max(1, args.limit))
+            if args.json:
+                print(json.dumps(rows, ensure_ascii=False, indent=1))
+            else:
+                for r in rows:
+                    print(f"{_short_time(r['seen_at'])}  score {r['score'] if r['score'] is not None else '-':>2}  "
+                          f"{(r['title'] or '')[:70]}  — {r['reason']}  [{r['feed'] or ''}]")
+                if not rows:
+                    print("no rejected candidates recorded yet")
+            return 0
+        e = why(app.state, app.corpus, config.topic, args.subject)
+    finally:
+        app.close()
+    if e is None:
+        raise MonitorError(f"why: nothing known about {args.subject} (not a corpus file, and no "
+                           "feed entry with that link)")
+    if args.json:
+        print(json.dumps(e.as_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(f"{e.subject}: {e.decision}" + (f" — {e.title}" if e.title else ""))
+    if e.score is not None:
+        print(f"score {e.score}: {e.reason}" + ("  (scored now with the current topic)"
+                                               if e.scored_now else ""))
+    elif e.reason:
+        print(e.reason)
+    for m in e.matches:
+        print(f"  {m['side']:<14} {m['term']:<24} {m['field']:<8} at {m['position']:<6} "
+              f"{m.get('surface', '')!r}")
+    for k, v in e.details.items():
+        if v:
+            print(f"{k}: {', '.join(v) if isinstance(v, list) else v}")
+    return 0
+
+
+def cmd_topic(config, args) -> int:
+    topic = config.topic
+    print(f"topic: {topic.name} — sides: {', '.join(topic.side_names)}; "
+          f"{len(topic.terms)} terms")
+    if not args.replay:
+        return 0
+    from monitor.app import App
+    from monitor.explain import replay
+
+    app = App(config)
+    try:
+        r = replay(app.state, app.corpus, topic, max(1, args.recent))
+    finally:
+        app.close()
+    print(f"corpus: {r.corpus_total} stories; {len(r.corpus_dropped)} would not be kept now")
+    for name, title, reason in r.corpus_dropped:
+        print(f"  - {name}  {title[:70]}  — {reason}")
+    print(f"recent candidates: {r.candidates_total}; {len(r.newly_kept)} rejected before would be "
+          f"kept now (on title and summary); {len(r.newly_rejected)} kept before would be "
+          "dropped before their page is fetched")
+    for link, title, reason in r.newly_kept:
+        print(f"  + {title[:70]}  {link}  — {reason}")
+    for link, title, reason in r.newly_rejected:
+        print(f"  - {title[:70]}  {link}  — {reason}")
+    print("(nothing was changed)")
+    return 0
+
+
 COMMANDS = {"check": cmd_check, "poll": cmd_poll, "run": cmd_run, "feeds": cmd_feeds,
-            "digest": cmd_digest, "dedup": cmd_dedup}
+            "digest": cmd_digest, "dedup": cmd_dedup, "why": cmd_why, "topic": cmd_topic}

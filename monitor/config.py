@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from monitor.classify import Topic, build_topic, compile_spelling, default_topic
 from monitor.errors import ConfigError
 
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -66,7 +67,7 @@ class DigestConfig:
     time: str = "07:00"
     timezone: str = "UTC"
     outbox: Path | None = None       # where .eml files go without smtp (default: outbox/ by the config)
-    title: str = "Russia–North Korea"   # the subject's first words and the List-Id name
+    title: str = "Russia–North Korea"   # the subject's first words (default: the topic's name)
     send_empty: bool = False         # also send a "nothing new" email on days with no story
 
 
@@ -84,6 +85,7 @@ class Config:
     min_text_chars: int = 200
     user_agent: str | None = None
     digest: DigestConfig = field(default_factory=DigestConfig)
+    topic: Topic = field(default_factory=default_topic)
 
 
 def parse_duration(value: Any) -> float:
@@ -253,7 +255,8 @@ def _timezone(v: Any) -> str:
 
 TOP_KEYS = {"corpus_dir": True, "database": True, "feeds": True, "interval": False,
             "concurrency": False, "per_host": False, "timeouts": False, "limits": False,
-            "min_text_chars": False, "user_agent": False, "digest": False}
+            "min_text_chars": False, "user_agent": False, "digest": False, "topic": False}
+TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False}
 FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}
 TIMEOUT_KEYS = {"connect": False, "read": False, "total": False}
 LIMIT_KEYS = {"feed_bytes": False, "page_bytes": False, "max_redirects": False}
@@ -321,11 +324,70 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
             max_redirects=ld.typed(lm, "max_redirects", "limits.max_redirects", _int(0, 20), 5),
         )
     feeds = _feeds(ld, top.get("feeds"))
-    digest = _digest(ld, top.get("digest"), rel)
+    topic = _topic(ld, top.get("topic"))
+    digest = _digest(ld, top.get("digest"), rel, topic.name)
     return Config(path=path.resolve(), corpus_dir=corpus_dir, database=database, feeds=feeds,
                   interval=interval, concurrency=concurrency, per_host=per_host,
                   timeouts=timeouts, limits=limits, min_text_chars=min_text,
-                  user_agent=user_agent, digest=digest)
+                  user_agent=user_agent, digest=digest, topic=topic)
+
+
+def _topic(ld: _Loader, node: yaml.Node | None) -> Topic:
+    """The topic definition: a name, one or two sides of named terms (each a list of
+    spellings), optional `both` terms and `exclude` phrases. Absent: the built-in default."""
+    if node is None:
+        return default_topic()
+    t = ld.mapping(node, "topic", TOPIC_KEYS)
+    name = ld.typed(t, "name", "topic.name", _str)
+
+    def terms_table(n: yaml.Node, key: str) -> dict[str, list[str]]:
+        if not isinstance(n, yaml.MappingNode) or not n.value:
+            ld.problem(key, n, "must be a mapping of term name → list of spellings")
+            return {}
+        out: dict[str, list[str]] = {}
+        for k, v in n.value:
+            spellings = ld.typed({"v": v}, "v", f"{key}.{k.value}", _spellings)
+            if spellings:
+                try:
+                    for sp in spellings:
+                        compile_spelling(sp)
+                except ValueError as e:
+                    ld.problem(f"{key}.{k.value}", v, str(e))
+                    continue
+                out[str(k.value)] = spellings
+        return out
+
+    sides: dict[str, dict[str, list[str]]] = {}
+    if "sides" in t:
+        n = t["sides"]
+        if not isinstance(n, yaml.MappingNode) or not 1 <= len(n.value) <= 2:
+            ld.problem("topic.sides", n, "must be a mapping of one or two sides "
+                                         "(side name → its terms)")
+        else:
+            for k, v in n.value:
+                sides[str(k.value)] = terms_table(v, f"topic.sides.{k.value}")
+    both = terms_table(t["both"], "topic.both") if "both" in t else {}
+    if both and len(sides) != 2:
+        ld.problem("topic.both", t["both"], "terms naming both sides need two sides")
+    exclude = ld.typed(t, "exclude", "topic.exclude", _spellings, [])
+    for sp in exclude:
+        try:
+            compile_spelling(sp)
+        except ValueError as e:
+            ld.problem("topic.exclude", t["exclude"], str(e))
+    if not name or not sides or not all(sides.values()) or ld.problems:
+        return default_topic()     # the problems are reported; this value is never used
+    try:
+        return build_topic(name, sides, both, exclude)
+    except ValueError as e:
+        ld.problem("topic", node, str(e))
+        return default_topic()
+
+
+def _spellings(v: Any) -> list[str]:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
+        raise ValueError("must be a list of spellings (non-empty strings)")
+    return [x.strip() for x in v]
 
 
 def _feeds(ld: _Loader, node: yaml.Node | None) -> tuple[FeedConfig, ...]:
@@ -371,9 +433,9 @@ def _same_feed_key(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}{parts.path or '/'}?{parts.query}"
 
 
-def _digest(ld: _Loader, node: yaml.Node | None, rel) -> DigestConfig:
+def _digest(ld: _Loader, node: yaml.Node | None, rel, topic_name: str) -> DigestConfig:
     if node is None:
-        return DigestConfig(outbox=rel("outbox"))
+        return DigestConfig(outbox=rel("outbox"), title=topic_name)
     d = ld.mapping(node, "digest", DIGEST_KEYS)
     smtp = None
     if "smtp" in d:
@@ -417,6 +479,6 @@ def _digest(ld: _Loader, node: yaml.Node | None, rel) -> DigestConfig:
         time=ld.typed(d, "time", "digest.time", _hhmm, "07:00"),
         timezone=ld.typed(d, "timezone", "digest.timezone", _timezone, "UTC"),
         outbox=ld.typed(d, "outbox", "digest.outbox", rel) or rel("outbox"),
-        title=ld.typed(d, "title", "digest.title", _str, DigestConfig.title).strip(),
+        title=ld.typed(d, "title", "digest.title", _str, topic_name).strip(),
         send_empty=ld.typed(d, "send_empty", "digest.send_empty", _bool, False),
     )

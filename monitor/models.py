@@ -86,6 +86,8 @@ class Verdict:
     sides: frozenset[str]         # which sides were found
     matches: tuple[Match, ...] = field(default_factory=tuple)
     reason: str = ""
+    score: int = 0                # the weaker side's weight plus the closeness bonus
+    close: str | None = None      # where the sides meet: "title", "sentence", "paragraph", None
 
 
 @dataclass(frozen=True)

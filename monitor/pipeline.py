@@ -212,7 +212,8 @@ class Pipeline:
         if link and self._known(link, feed_id, entry):
             return "duplicate"
         first = classify_mod.classify({"title": entry.title,
-                                       "summary": f"{entry.summary}\n{entry.content}"})
+                                       "summary": f"{entry.summary}\n{entry.content}"},
+                                      self.config.topic)
         if not first.sides:
             self._reject(feed_id, entry, link, first)
             return "rejected"
@@ -224,7 +225,7 @@ class Pipeline:
                 return "duplicate"
         title = entry.title or article.title
         verdict = classify_mod.classify({"title": title, "summary": entry.summary,
-                                         "text": article.text})
+                                         "text": article.text}, self.config.topic)
         if not verdict.keep:
             self._reject(feed_id, entry, canonical, verdict)
             return "rejected"
@@ -251,8 +252,9 @@ class Pipeline:
     def _reject(self, feed_id: int, entry: Entry, canonical: str | None, verdict: Verdict) -> None:
         self.state.record_entry(feed_id, entry.key, {
             "link": entry.link, "canonical_url": canonical, "title": entry.title,
-            "decision": "rejected", "reason": verdict.reason,
-            "evidence": classify_mod.evidence(verdict)}, self.clock())
+            "decision": "rejected", "reason": verdict.reason, "score": verdict.score,
+            "summary": (entry.summary or "")[:2000],
+            "evidence": classify_mod.evidence(verdict, self.config.topic)}, self.clock())
 
     async def _article(self, entry: Entry) -> Article:
         """The article text from its page; the feed's own text when that fails or is too short."""
@@ -295,7 +297,8 @@ class Pipeline:
         entry = story.entry
         entry_values = {"link": entry.link, "canonical_url": story.canonical, "title": entry.title,
                         "decision": "appended", "reason": story.verdict.reason,
-                        "evidence": classify_mod.evidence(story.verdict)}
+                        "score": story.verdict.score, "summary": (entry.summary or "")[:2000],
+                        "evidence": classify_mod.evidence(story.verdict, self.config.topic)}
         with self.corpus.lock():
             files = self.corpus.scan()
             same = self._already_there(story, files, now)
@@ -313,6 +316,7 @@ class Pipeline:
                 "outlet": story.outlet or (urlsplit(entry.link).hostname if entry.link else None),
                 "feed_id": story.feed_id, "link": entry.link, "published": iso(entry.published),
                 "fetched_at": iso(now), "matched_terms": entry_values["evidence"],
+                "score": story.verdict.score,
                 "text_source": story.article.source, "text_note": story.article.note or None,
                 "text_method": story.article.method or None,
                 "created_at": iso(now)})

@@ -104,6 +104,13 @@ def _m0005(db: Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
 
 
+@migrations(name="0006_topic_score")
+def _m0006(db: Database) -> None:
+    db["entries"].add_column("score", int)       # the topic score (see classify.py)
+    db["entries"].add_column("summary", str)     # the entry's feed summary, for `monitor topic --replay`
+    db["stories"].add_column("score", int)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

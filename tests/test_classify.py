@@ -40,7 +40,7 @@ def test_a_story_naming_both_sides_is_kept(title):
     v = classify({"title": title})
     assert v.keep, v
     assert v.sides >= {"a", "b"}
-    assert v.reason == "names both sides"
+    assert v.reason.startswith("score ") and "both in the title" in v.reason
 
 
 def test_both_sides_may_come_from_different_fields():
@@ -274,7 +274,9 @@ def test_positions_of_cyrillic_and_hangul_matches_are_character_offsets():
 def test_evidence_is_one_plain_dict_per_term_and_field():
     v = classify({"title": "Russia and North Korea: Russia's pact with North Korea",
                   "text": "Russia signed. Pyongyang agreed."})
-    ev = evidence(v)
+    full = evidence(v)
+    assert full["keep"] and full["score"] == v.score >= 4 and full["close"] == "title"
+    ev = full["matches"]
     assert all(set(e) == {"term", "side", "field", "position", "surface"} for e in ev)
     pairs = [(e["term"], e["field"]) for e in ev]
     assert len(pairs) == len(set(pairs))
@@ -286,7 +288,7 @@ def test_evidence_is_one_plain_dict_per_term_and_field():
 
 
 def test_evidence_of_a_both_sides_word_names_both_sides():
-    ev = evidence(classify({"title": "북러 조약"}))
+    ev = evidence(classify({"title": "북러 조약"}))["matches"]
     assert {e["side"] for e in ev} == {"Russia", "North Korea"}
     assert all(e["term"] == "북러" and e["position"] == 0 for e in ev)
 
@@ -294,5 +296,76 @@ def test_evidence_of_a_both_sides_word_names_both_sides():
 def test_evidence_of_a_rejected_story_still_explains_what_was_found():
     v = classify({"title": "Kremlin denies report"})
     assert not v.keep
-    assert evidence(v) == [{"term": "Kremlin", "side": "Russia", "field": "title",
-                            "position": 0, "surface": "Kremlin"}]
+    ev = evidence(v)
+    assert not ev["keep"] and "no North Korea term" in ev["reason"]
+    assert ev["matches"] == [{"term": "Kremlin", "side": "Russia", "field": "title",
+                              "position": 0, "surface": "Kremlin"}]
+
+
+
+# --- the score: where and how close the sides are -------------------------------------------
+
+
+def test_a_passing_mention_far_apart_in_a_long_story_is_rejected():
+    text = ("Ukrainian drones struck an oil depot in Russia overnight, officials said.\n"
+            "The strike caused a large fire that burned until morning.\n"
+            "Elsewhere, analysts said sanctions would be discussed next week.\n"
+            "In unrelated news, North Korea held a parade.")
+    v = classify({"title": "Drone strike sets oil depot ablaze", "text": text})
+    assert not v.keep and v.sides == {"a", "b"} and v.close is None
+    assert "passing mention" in v.reason
+
+
+def test_both_sides_in_one_sentence_of_the_body_is_kept():
+    v = classify({"title": "Troops moved to the border region",
+                  "text": "Officials said North Korean soldiers were seen near Kursk on Monday. "
+                          "More details were not given."})
+    assert v.keep and v.close == "sentence"
+
+
+def test_one_side_in_the_title_and_the_other_in_the_summary_is_kept():
+    v = classify({"title": "Putin thanks an ally for its support",
+                  "summary": "The message was addressed to Pyongyang."})
+    assert v.keep and v.close == "paragraph"
+
+
+def test_the_title_counts_more_than_the_body():
+    title = classify({"title": "Lavrov meets Choe Son Hui"})
+    body = classify({"title": "Talks held", "text": "Lavrov met officials.\n\nChoe Son Hui spoke."})
+    assert title.score > body.score
+
+
+def test_a_one_sided_topic_and_a_custom_two_sided_one():
+    from monitor.classify import build_topic
+    iran = build_topic("Iran", {"Iran": {"Iran": ["Iran", "Iranian", "Иран*", "이란"],
+                                         "Tehran": ["Tehran", "Тегеран*"]}})
+    assert classify({"title": "Iran tests a new missile"}, iran).keep
+    assert not classify({"title": "Iraq tests a new missile"}, iran).keep
+    ci = build_topic("China–Iran", {"China": {"China": ["China", "Chinese", "Beijing", "Кита*"]},
+                                    "Iran": {"Iran": ["Iran", "Iranian", "Tehran"]}})
+    assert classify({"title": "China and Iran hold naval drills"}, ci).keep
+    assert not classify({"title": "Russia and North Korea sign a pact"}, ci).keep
+
+
+@pytest.mark.parametrize("spelling, text, found", [
+    ("Kim Jong Un", "Kim Jong-un said", True),
+    ("Kim Jong Un", "KIM JONG UN said", True),
+    ("Kim Jong Un", "Kim Jong Unification", False),
+    ("Росси*", "с Россией", True),
+    ("Северн* Коре*", "Северной Кореи", True),
+    ("Putin", "Putin's plan", True),
+    ("Putin", "Putinism", False),
+    ("북한", "북한은", True),
+    ("re:n\\.\\s?korea", "N.Korea", True),
+])
+def test_spellings(spelling, text, found):
+    from monitor.classify import compile_spelling
+    import re as _re
+    assert bool(_re.search(compile_spelling(spelling), text, _re.IGNORECASE)) is found
+
+
+@pytest.mark.parametrize("spelling", ["", "   ", "*", "re:(unclosed"])
+def test_bad_spellings_are_errors(spelling):
+    from monitor.classify import compile_spelling
+    with pytest.raises(ValueError):
+        compile_spelling(spelling)

@@ -523,3 +523,48 @@ def test_smtp_ssl_defaults_to_port_465_and_a_password_needs_a_user(tmp_path):
     one_problem(tmp_path, "corpus_dir: c\ndatabase: d.db\nfeeds: []\ndigest:\n  to: a@b.org\n"
                           "  smtp:\n    host: h\n    password_env: MAIL_PW\n",
                 "digest.smtp.password_env", 8)
+
+
+# --- the topic ---------------------------------------------------------------------------------
+
+
+def test_the_shipped_config_spells_out_the_built_in_topic():
+    from monitor.classify import default_topic
+    shipped = load_config(ROOT / "config.yaml").topic
+    assert shipped.spec == default_topic().spec
+    assert shipped.name == "Russia–North Korea" and shipped.side_names == ("Russia", "North Korea")
+
+
+def test_a_custom_topic_is_used_and_names_the_digest(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent("""\
+        corpus_dir: c
+        database: d.db
+        feeds: []
+        topic:
+          name: China–Iran
+          sides:
+            China: {China: [China, Chinese, Beijing, Кита*, 중국]}
+            Iran: {Iran: [Iran, Iranian, Tehran, Иран*, 이란]}
+          exclude: [Chinese food]
+        """), encoding="utf-8")
+    config = load_config(path)
+    assert config.topic.name == "China–Iran" and config.digest.title == "China–Iran"
+    from monitor.classify import classify
+    assert classify({"title": "China and Iran hold naval drills"}, config.topic).keep
+    assert not classify({"title": "Russia and North Korea sign a pact"}, config.topic).keep
+
+
+@pytest.mark.parametrize("topic, key, line", [
+    ("topic:\n  name: X\n", "topic.sides", 4),
+    ("topic:\n  name: X\n  sides: [a, b]\n", "topic.sides", 5),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n    B: {b: [y]}\n    C: {c: [z]}\n", "topic.sides", 6),
+    ("topic:\n  name: X\n  sides:\n    A: {a: []}\n", "topic.sides.A.a", 6),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [\"re:(oops\"]}\n", "topic.sides.A.a", 6),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  both: {ab: [y]}\n", "topic.both", 7),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  exclude: yes\n", "topic.exclude", 7),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  side: {}\n", "topic.side", 7),
+])
+def test_topic_problems_name_key_and_line(tmp_path, topic, key, line):
+    one_problem(tmp_path, "corpus_dir: c\ndatabase: d.db\n" + topic
+                + "feeds:\n  - url: https://example.org/rss\n", key, line)

@@ -20,7 +20,8 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_every_config_key_is_documented():
-    for table in (config.TOP_KEYS, config.FEED_KEYS, config.DIGEST_KEYS, config.SMTP_KEYS):
+    for table in (config.TOP_KEYS, config.FEED_KEYS, config.DIGEST_KEYS, config.SMTP_KEYS,
+                  config.TOPIC_KEYS):
         for key in table:
             assert f"`{key}`" in README or f".{key}`" in README or f"`{key}" in README, key
     for table, prefix in ((config.TIMEOUT_KEYS, "timeouts"), (config.LIMIT_KEYS, "limits")):

@@ -1,0 +1,108 @@
+"""The topic end to end: a poll keeps Russian- and Korean-language stories and rejects the traps;
+`monitor why` explains both; `monitor topic --replay` shows what a changed topic would do."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import yaml
+
+from tests.conftest import DATA, article_page, rss, run_cli, write_config
+
+DIGEST_STORIES = json.loads((DATA / "digest_stories.json").read_text(encoding="utf-8"))
+
+TRAPS = {
+    "south_korea": ("South Korea and Japan agree to share missile warning data",
+                    ["Seoul and Tokyo agreed on Monday to share real-time missile warning data, "
+                     "officials said, after a series of launches from the North.",
+                     "The defence ministers of South Korea and Japan met in Tokyo for the talks."]),
+    "kardashian": ("Kim Kardashian wears a Russian doll dress to the Met Gala",
+                   ["Kim Kardashian arrived at the gala in a dress printed with Russian dolls, "
+                    "fans said on social media.",
+                    "The reality star, whose family has Armenian roots, posed for photographers."]),
+    "ukraine_only": ("Russia launches drone attack on Kyiv overnight",
+                     ["Russia launched more than a hundred drones at Kyiv overnight, Ukrainian "
+                      "officials said, damaging power lines in several districts.",
+                      "Air defences shot down most of them, the air force said on Tuesday."]),
+    "passing": ("Oil prices rise as markets weigh supply outlook",
+                ["Oil prices rose on Tuesday as traders weighed the supply outlook for the winter "
+                 "months and the strength of demand in Asia.",
+                 "Analysts said sanctions on Russia continued to reshape trade flows of crude.",
+                 "Shipping insurers reported higher premiums for tankers in the Gulf.",
+                 "Separately, North Korea was mentioned in a regional security briefing."]),
+}
+
+
+def serve(server):
+    items = []
+    for key in ("ru_story", "ko_story", "bridge"):
+        s = DIGEST_STORIES[key]
+        server.add(f"/n/{key}", article_page(s["title"], s["paragraphs"]),
+                   content_type="text/html; charset=utf-8")
+        items.append({"title": s["title"], "link": server.url(f"/n/{key}"),
+                      "description": s["paragraphs"][0][:150]})
+    for key, (title, paragraphs) in TRAPS.items():
+        server.add(f"/n/{key}", article_page(title, paragraphs),
+                   content_type="text/html; charset=utf-8")
+        # the passing mention's feed summary names Russia, so its page is fetched and scored
+        summary = paragraphs[1] if key == "passing" else paragraphs[0]
+        items.append({"title": title, "link": server.url(f"/n/{key}"),
+                      "description": summary[:150]})
+    return server.add("/feed.xml", rss(items))
+
+
+def test_poll_keeps_russian_and_korean_stories_and_rejects_the_traps(server, corpus, tmp_path):
+    config = write_config(tmp_path, [serve(server)])
+    r = run_cli(config, "poll")
+    assert r.returncode == 0, r.stderr
+    assert "3 new stories" in r.stdout and "4 off-topic" in r.stdout, r.stdout
+    titles = {p.read_text(encoding="utf-8").split("\n")[0]: p.name for p in corpus.iterdir()
+              if not p.name.startswith(("000_", "003_"))}
+    assert set(titles) == {DIGEST_STORIES[k]["title"] for k in ("ru_story", "ko_story", "bridge")}
+
+    # why: a kept story, with its score and terms
+    ko_file = titles[DIGEST_STORIES["ko_story"]["title"]]
+    r = run_cli(config, "why", ko_file)
+    assert r.returncode == 0, r.stderr
+    assert f"{ko_file}: appended" in r.stdout and "score " in r.stdout
+    assert "북러" in r.stdout or "북한" in r.stdout
+    # why: a rejected candidate by its URL, with the reason
+    r = run_cli(config, "why", server.url("/n/passing"), "--json")
+    explained = json.loads(r.stdout)
+    assert explained["decision"] == "rejected" and "passing mention" in explained["reason"]
+    assert {m["side"] for m in explained["matches"]} == {"Russia", "North Korea"}
+    r = run_cli(config, "why", server.url("/n/kardashian"))
+    assert "rejected" in r.stdout and "names neither side" in r.stdout   # "Russian doll" is excluded
+    # a seed file is scored now
+    seed = next(p.name for p in corpus.iterdir() if p.name.startswith("000_"))
+    r = run_cli(config, "why", seed)
+    assert r.returncode == 0 and "scored now" in r.stdout, r.stdout + r.stderr
+    # why --rejected lists all four, newest first
+    rows = json.loads(run_cli(config, "why", "--rejected", "--json").stdout)
+    assert {row["title"] for row in rows} == {t for t, _ in TRAPS.values()}
+    assert run_cli(config, "why", "nothing-like-this.txt").returncode == 1
+
+
+def test_topic_replay_shows_what_a_changed_topic_would_do_and_changes_nothing(server, corpus,
+                                                                            tmp_path):
+    config = write_config(tmp_path, [serve(server)])
+    assert run_cli(config, "poll").returncode == 0
+    before = sorted(p.name for p in corpus.iterdir())
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        entries_before = db.execute("select * from entries order by key").fetchall()
+
+    # a one-sided "Russia" topic: the Ukraine story would now be kept; the Korean story too
+    cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+    cfg["topic"] = {"name": "Russia", "sides": {"Russia": {"Russia": ["Russia", "Росси*",
+                                                                     "러시아"]}}}
+    config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    r = run_cli(config, "topic", "--replay")
+    assert r.returncode == 0, r.stderr
+    assert "topic: Russia" in r.stdout
+    assert "would be kept now" in r.stdout and TRAPS["ukraine_only"][0] in r.stdout
+    assert TRAPS["south_korea"][0] not in r.stdout
+    assert "(nothing was changed)" in r.stdout
+    assert sorted(p.name for p in corpus.iterdir()) == before
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("select * from entries order by key").fetchall() == entries_before
