@@ -25,7 +25,7 @@ error.
 
 The farm's feeds normally carry polling hints (<ttl>15</ttl>, Cache-Control: max-age=60) that the
 daemon honours ("never sooner than the feed asks"), which would allow one poll per feed every 15
-minutes. The soak serves the same farm without them (HintlessFarm below), so the configured
+minutes. The soak serves the same farm without them (SoakFarm below), so the configured
 interval rules and a feed is polled every 0.5-8 s (¼× to 4× of 2 s, as the daemon adapts).
 
 Bounded: every loop is counted and has a deadline; the farm stops itself after the run plus a
@@ -40,6 +40,7 @@ import gzip
 import json
 import math
 import os
+import random
 import re
 import shlex
 import shutil
@@ -55,6 +56,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import farm as farm_mod  # noqa: E402
 from farm import Farm  # noqa: E402
 
 STOP_LIMIT = 10.0          # the daemon must exit within this many seconds of SIGTERM
@@ -66,8 +68,31 @@ FAILED_RE = re.compile(r" WARNING feed (\S+) failed: ")
 LEVEL_RE = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) (.*)$")
 
 
-class HintlessFarm(Farm):
-    """The farm without the feeds' polling hints: no <ttl> in the RSS, no Cache-Control header."""
+# Words for the per-item paragraphs (see SoakFarm): the farm's own filler vocabulary, which names
+# neither side, so it cannot change what is on topic.
+VOCAB = sorted({w.strip(".,'\"") for t in farm_mod.PARA_OFF + farm_mod.OFF_SUMMARIES
+                for w in t.split() if "{" not in w}
+               | {w for lst in (farm_mod.CITIES, farm_mod.COUNTRIES, farm_mod.ADJ,
+                                farm_mod.TOPICS, farm_mod.THINGS) for w in lst} - {""})
+UNIQUE_WORDS = 300
+
+
+class SoakFarm(Farm):
+    """The farm as the soak needs it.
+
+    - No polling hints: no <ttl> in the RSS, no Cache-Control/Expires header, so the configured
+      second-scale interval decides when a feed is polled.
+    - Distinct stories (unless unique_text=False): the farm builds every page from a few
+      templates, so after the first dozen stories the daemon rightly finds every new on-topic item
+      a near-duplicate of one it has, and nothing is appended any more. Each page gets three
+      paragraphs of words drawn at random (seeded by the item), 300 words: the texts of two items
+      then overlap well under the near-duplicate threshold, and each on-topic item is appended.
+    """
+
+    def __init__(self, *args, unique_text: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unique_text = unique_text
+        self._unique_pages: dict[tuple[int, int], tuple[bytes, bytes]] = {}
 
     def _render(self, fs, when: int) -> None:
         super()._render(fs, when)
@@ -76,6 +101,26 @@ class HintlessFarm(Farm):
             raise RuntimeError("could not remove <ttl> from the farm's feed")
         fs.body = body
         fs.body_gz = gzip.compress(body, 6) if self.gzip_bodies else b""
+
+    def _page(self, feed: int, serial: int, base: str) -> tuple[bytes, bytes] | None:
+        page = super()._page(feed, serial, base)
+        if page is None or not self.unique_text:
+            return page
+        key = (feed, serial)
+        cached = self._unique_pages.get(key)
+        if cached is None:
+            rng = random.Random(f"soak/{self.seed}/{feed}/{serial}")
+            paras = []
+            for _ in range(3):
+                words = [rng.choice(VOCAB) for _ in range(UNIQUE_WORDS // 3)]
+                sentences = [" ".join(words[i:i + 15]) for i in range(0, len(words), 15)]
+                paras.append("<p>" + ". ".join(s[:1].upper() + s[1:] for s in sentences) + ".</p>\n")
+            body = page[0].replace(b"</article>", "".join(paras).encode() + b"</article>", 1)
+            cached = (body, gzip.compress(body, 6) if self.gzip_bodies else b"")
+            if len(self._unique_pages) > 50_000:   # bounded memory
+                self._unique_pages.clear()
+            self._unique_pages[key] = cached
+        return cached
 
     async def _send(self, writer, status, body, ctype, extra, close, **kw) -> None:
         extra = {k: v for k, v in extra.items() if k.lower() not in ("cache-control", "expires")}
@@ -209,6 +254,20 @@ def make_state(tmp: Path, urls: list[str], seeds: Path, interval: str) -> Path:
     return tmp / "config.yaml"
 
 
+def code_version() -> str:
+    """The commit the daemon runs from, and whether monitor/ differs from it (an editable install
+    runs the working tree as it is when the daemon starts)."""
+    def git(*a: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True,
+                              timeout=20).stdout.strip()
+    try:
+        head = git("rev-parse", "--short", "HEAD") or "unknown"
+        dirty = git("status", "--porcelain", "--", "monitor")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + (" + uncommitted changes in monitor/" if dirty else "")
+
+
 def corpus_count(tmp: Path) -> int:
     return sum(1 for _ in (tmp / "corpus").glob("*.txt"))
 
@@ -241,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--changed", type=float, default=0.05,
                     help="fraction of the feeds changed at each publication (0.05)")
     ap.add_argument("--new-items", type=int, default=3, help="new items per changed feed (3)")
+    ap.add_argument("--template-pages", action="store_true",
+                    help="serve the farm's pages unchanged (then almost every new on-topic item "
+                    "is a near-duplicate and nothing is appended after the first poll)")
     ap.add_argument("--sample-every", type=float, default=3.0, help="seconds between samples (3)")
     ap.add_argument("--max-growth-mb", type=float, default=20.0,
                     help="fail when RSS grows more than this after warm (fitted; 20)")
@@ -266,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
               "MONITOR_CONFIG"):
         env.pop(k, None)
 
-    farm = HintlessFarm(args.feeds, args.items, args.hosts, hard_limit=duration + 180).start()
+    farm = SoakFarm(args.feeds, args.items, args.hosts, hard_limit=duration + 180,
+                    unique_text=not args.template_pages).start()
     proc: subprocess.Popen | None = None
     failures: list[str] = []
     try:
@@ -277,8 +340,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: {' '.join(shlex.quote(a) for a in [sys.executable] + sys.argv)}")
         print(f"farm: {args.feeds} feeds x {args.items} items on {', '.join(farm.bases)} "
               f"(no ttl/max-age hints); publish {args.changed:.0%} of feeds x {args.new_items} "
-              f"items every {args.publish_every:g}s; {args.minutes:g} min; tmp {tmp}")
-        print(f"daemon: {' '.join(shlex.quote(a) for a in cmd)}", flush=True)
+              f"items every {args.publish_every:g}s; "
+              f"{'template' if args.template_pages else 'distinct'} page texts; "
+              f"{args.minutes:g} min; tmp {tmp}")
+        version = code_version()
+        print(f"daemon: {' '.join(shlex.quote(a) for a in cmd)}  (code {version})", flush=True)
 
         log_path = tmp / "daemon.log"
         log_file = open(log_path, "wb")
@@ -387,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             return f"{f[0] * 1000 / 1024:+.3f} MB" if f else "n/a"
 
         rows = [
+            ("code", version),
             ("run", f"{wall:.0f}s wall, daemon CPU {cpu:.0f}s "
                     f"({100 * cpu / max(wall, 1e-9):.0f}% of one core)"),
             ("polls (feed fetches)", f"{polls} ({snap['not_modified'] - s0['not_modified']} x 304,"

@@ -67,7 +67,7 @@ def test_poll_appends_on_topic_stories_as_clean_numbered_files(server, corpus, t
     rows = {r["title"]: r for r in db(tmp_path).execute("select * from stories")}
     treaty = rows[STORIES["treaty"]["title"]]
     assert treaty["status"] == "committed" and treaty["text_source"] == "page"
-    terms = {m["term"] for m in json.loads(treaty["matched_terms"])}
+    terms = {m["term"] for m in json.loads(treaty["matched_terms"])["matches"]}
     assert {"Russia", "North Korea", "Pyongyang"} <= terms
     assert rows[STORIES["troops"]["title"]]["file_name"] in {f.name for f in files}
 
