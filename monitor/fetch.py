@@ -10,7 +10,12 @@ Every request goes through `Fetcher.get`, which interprets HTTP in one place:
     permanent (301/308) the new URL is reported so the caller can update the stored feed URL;
   - a size cap enforced while streaming, counted on the decompressed bytes (a gzip bomb is cut
     off as soon as its output passes the cap), and checked against Content-Length up front;
-  - 429/503 with Retry-After → a FetchError carrying the delay (capped at a day).
+  - 429/503 with Retry-After → a FetchError carrying the delay (capped at a day);
+  - where links may point: a request made with `allow_internal=False` (a link found inside a
+    feed) is refused when its host resolves to a loopback, private, link-local, multicast,
+    reserved or otherwise non-global address — checked for every redirect hop before connecting,
+    and again on the address actually connected to (so a DNS answer that changes between the
+    check and the connection is caught too).
 httpx exceptions are translated here into FetchError (chained); nothing else leaves this module.
 Does not parse documents.
 """
@@ -18,10 +23,13 @@ Does not parse documents.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 import zlib
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -56,11 +64,34 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(delay, 0.0), MAX_RETRY_AFTER)
 
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+def is_public(address: str) -> bool:
+    """A globally routable unicast address (not loopback, private, link-local, CGNAT, multicast,
+    reserved, unspecified, documentation...). IPv4-mapped IPv6 is judged as the IPv4 it maps."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
 class Fetcher:
     def __init__(self, *, concurrency: int = 16, per_host: int = 2, connect: float = 10.0,
                  read: float = 30.0, total: float = 60.0, max_redirects: int = 5,
-                 user_agent: str | None = None, transport: httpx.AsyncBaseTransport | None = None):
+                 user_agent: str | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 resolver: Resolver | None = None):
         self.total = total
+        self._resolve = resolver or system_resolve
+        self._internal: dict[str, bool] = {}
         self.max_redirects = max_redirects
         self.per_host = per_host
         self._global = asyncio.Semaphore(concurrency)
@@ -90,20 +121,52 @@ class Fetcher:
             self._hosts[host] = asyncio.Semaphore(self.per_host)
         return self._hosts[host]
 
+    async def is_internal(self, url: str) -> bool:
+        """Does `url`'s host resolve to a non-public address? (A feed the user configured on such
+        an address may link to its neighbours; a public feed may not.) Cached per host."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host not in self._internal:
+            try:
+                addresses = await self._resolve(host, parts.port or 80)
+            except OSError:
+                addresses = []
+            self._internal[host] = not addresses or not all(is_public(a) for a in addresses)
+        return self._internal[host]
+
+    async def _guard(self, asked: str, url: str) -> None:
+        """Refuse `url` unless every address its host resolves to is public."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            addresses = await self._resolve(host, parts.port or (443 if parts.scheme == "https"
+                                                                 else 80))
+        except OSError as e:
+            raise FetchError(asked, "connect", f"cannot resolve {host}: {e}") from e
+        bad = [a for a in addresses if not is_public(a)] or ([] if addresses else ["nothing"])
+        if bad:
+            raise FetchError(asked, "blocked", f"refusing to fetch {url[:120]}: {host} resolves "
+                             f"to {bad[0]}, not a public address (a link in a feed may only "
+                             "point to public addresses unless the feed itself is local)")
+
     async def get(self, url: str, *, max_bytes: int, etag: str | None = None,
-                  last_modified: str | None = None, accept: str = FEED_ACCEPT) -> FetchResult:
-        """GET `url` with every rule above applied. Raises FetchError; never an httpx error."""
+                  last_modified: str | None = None, accept: str = FEED_ACCEPT,
+                  allow_internal: bool = True) -> FetchResult:
+        """GET `url` with every rule above applied. Raises FetchError; never an httpx error.
+        `allow_internal=False` for links found in feeds (see the module docstring)."""
         _check_scheme(url, url)
         async with self._host_slot(url), self._global:
             start = time.monotonic()
             try:
                 async with asyncio.timeout(self.total):
-                    return await self._exchange(url, max_bytes, etag, last_modified, accept, start)
+                    return await self._exchange(url, max_bytes, etag, last_modified, accept, start,
+                                                allow_internal)
             except TimeoutError as e:
                 raise FetchError(url, "timeout", f"no complete response within {self.total:g}s "
                                  "(total timeout)") from e
 
-    async def _exchange(self, url, max_bytes, etag, last_modified, accept, start) -> FetchResult:
+    async def _exchange(self, url, max_bytes, etag, last_modified, accept, start,
+                        allow_internal: bool = True) -> FetchResult:
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -111,7 +174,10 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         current, permanent = url, True
         for hop in range(self.max_redirects + 1):
-            status, resp_headers, body = await self._one(current, headers, max_bytes, url)
+            if not allow_internal:
+                await self._guard(url, current)
+            status, resp_headers, body = await self._one(current, headers, max_bytes, url,
+                                                         allow_internal)
             if status in REDIRECTS and "location" in resp_headers:
                 try:
                     target = urljoin(current, resp_headers["location"].strip())
@@ -141,10 +207,13 @@ class Fetcher:
                                elapsed=time.monotonic() - start)
         raise FetchError(url, "redirects", f"more than {self.max_redirects} redirects")
 
-    async def _one(self, url: str, headers: dict, max_bytes: int, asked: str):
+    async def _one(self, url: str, headers: dict, max_bytes: int, asked: str,
+                   allow_internal: bool = True):
         """One request/response. The body is read only for a 2xx answer."""
         try:
             async with self._client.stream("GET", url, headers=headers) as resp:
+                if not allow_internal:
+                    _check_peer(asked, url, resp)
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                 if not 200 <= resp.status_code < 300:
                     return resp.status_code, resp_headers, b""
@@ -232,6 +301,17 @@ class _Body:
             except zlib.error as e:
                 raise FetchError(self.url, "decoding", f"bad {self.coding} data: {e}") from e
         return b"".join(self.chunks)
+
+
+def _check_peer(asked: str, url: str, resp: httpx.Response) -> None:
+    """The address actually connected to must be public too (DNS can answer differently between
+    our check and httpx's own lookup). Checked before any of the body is read."""
+    stream = resp.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    address = peer[0] if isinstance(peer, tuple) and peer else None
+    if address is not None and not is_public(str(address)):
+        raise FetchError(asked, "blocked", f"refusing {url[:120]}: connected to {address}, not a "
+                         "public address")
 
 
 def _check_scheme(asked: str, url: str) -> None:

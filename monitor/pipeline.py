@@ -263,8 +263,8 @@ class Pipeline:
             key = canonical_url(entry.link)
             task = self._pages.get(key)
             if task is None:   # two feeds carrying one link share one page fetch
-                task = self._pages[key] = asyncio.ensure_future(self._page(entry.link,
-                                                                           entry.title))
+                task = self._pages[key] = asyncio.ensure_future(
+                    self._page(entry.link, entry.title, entry.feed_url))
             try:
                 article = await asyncio.shield(task)
                 if len(article.text) >= self.config.min_text_chars:
@@ -276,9 +276,12 @@ class Pipeline:
         return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note,
                        method="feed content" if entry.content else "feed summary")
 
-    async def _page(self, url: str, title: str) -> Article:
+    async def _page(self, url: str, title: str, feed_url: str) -> Article:
+        # Links in a feed are untrusted: only a feed that is itself on a local or private
+        # address may link to such addresses (a user who configures a local feed means it).
+        local_feed = await self.fetcher.is_internal(feed_url)
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
-                                        accept=PAGE_ACCEPT)
+                                        accept=PAGE_ACCEPT, allow_internal=local_feed)
         from monitor.extract import extract_article   # trafilatura costs ~1 s to import: only
         #                                               when a page is really extracted
         return await asyncio.to_thread(extract_article, result.body, result.final_url, title)
