@@ -1,0 +1,140 @@
+"""The topic classifier against the labelled evaluation sets, on their "test" split.
+
+Targets (the issue): precision >= 0.97 and recall >= 0.98 on clearly labelled stories (ambiguous
+excluded), and recall >= 0.95 in each language. Measured on whole stories (title + summary +
+text) with `classify(fields)` and the default topic, by bench/classify_eval.py:
+
+  written  tests/data/topic_eval.json       (en, ru, ko; always present)
+  real     tests/data/topic_eval_real.json  (real items in ../shared/fixtures/real; skipped when
+                                             absent)
+
+A target the current classifier does not reach is marked xfail(strict=True) with the figure
+measured when the mark was set: when the classifier reaches it, the test XPASSes, fails, and the
+mark must go. The "tune" split is for adjusting the classifier; these tests never read it.
+Full figures and the misclassified items: .venv/bin/python bench/classify_eval.py --errors
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections import Counter
+
+import pytest
+
+from tests.conftest import DATA, REAL, ROOT
+
+_spec = importlib.util.spec_from_file_location("classify_eval", ROOT / "bench" / "classify_eval.py")
+ev = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("classify_eval", ev)     # dataclasses look their module up there
+_spec.loader.exec_module(ev)
+
+PRECISION, RECALL, RECALL_PER_LANG = 0.97, 0.98, 0.95
+
+needs_real = pytest.mark.skipif(not REAL.is_dir(),
+                                reason="../shared/fixtures/real is not present on this machine")
+
+
+def below(what: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"below target: measured {what}")
+
+
+@pytest.fixture(scope="module")
+def written() -> dict:
+    items = [it for it in ev.load_written() if it.split == "test"]
+    return ev.metrics(items, "full")
+
+
+@pytest.fixture(scope="module")
+def real() -> dict:
+    items, problems = ev.load_real(shared=REAL.parent.parent)
+    assert not problems, problems
+    return ev.metrics([it for it in items if it.split == "test"], "full")
+
+
+def show(m: dict) -> str:
+    """The figures and the misclassified ids, for the assertion message."""
+    c = m["counts"]
+    wrong = "; ".join(f"{r.item.id} {r.item.title[:50]!r} ({r.reason})" for r in m["errors"])
+    return (f"P {c.precision:.3f} R {c.recall:.3f} (tp {c.tp} fn {c.fn} fp {c.fp} tn {c.tn}); "
+            f"misclassified: {wrong}")
+
+
+# --- written set (en, ru, ko) -------------------------------------------------------------------
+
+
+@below("0.918 (56/61 kept are relevant): 4 traps (Moscow = University of Idaho, Russian Hill, "
+       "actress 김정은, 러시아워 + 북한강) and 1 passing mention (World Cup) kept")
+def test_precision_on_written_stories(written):
+    assert written["precision"] >= PRECISION, show(written)
+
+
+@below("0.918 (56/61 relevant kept): 北, 러, 북 headline abbreviations (3 items), 'the North' "
+       "(1), Корейской Народно-Демократической Республики (1) not matched")
+def test_recall_on_written_stories(written):
+    assert written["recall"] >= RECALL, show(written)
+
+
+@pytest.mark.parametrize("lang", [
+    "en",
+    pytest.param("ru", marks=below("0.938 (15/16): Корейской Народно-Демократической Республики "
+                                   "not matched")),
+    pytest.param("ko", marks=below("0.800 (12/15): 北, 러, 북 (headline abbreviations) not matched")),
+])
+def test_recall_per_language_on_written_stories(written, lang):
+    assert written["recall_by_lang"][lang] >= RECALL_PER_LANG, show(written)
+
+
+# --- real items (English; ../shared) ------------------------------------------------------------
+
+
+@needs_real
+def test_precision_on_real_items(real):
+    assert real["precision"] >= PRECISION, show(real)
+
+
+@needs_real
+def test_recall_on_real_items(real):
+    assert real["recall"] >= RECALL, show(real)
+
+
+@needs_real
+def test_recall_per_language_on_real_items(real):
+    langs = {lg: r for lg, r in real["recall_by_lang"].items() if r is not None}
+    assert langs and all(r >= RECALL_PER_LANG for r in langs.values()), (langs, show(real))
+
+
+# --- the sets themselves ------------------------------------------------------------------------
+
+
+def test_written_set_is_complete_and_well_formed():
+    raw = json.loads((DATA / "topic_eval.json").read_text(encoding="utf-8"))["items"]
+    assert len(raw) >= 200
+    assert len({it["id"] for it in raw}) == len(raw)
+    for it in raw:
+        assert it["lang"] in ("en", "ru", "ko"), it["id"]
+        assert it["label"] in ev.LABELS and it["kind"] in ev.KINDS[:5], it["id"]
+        assert it["split"] in ("tune", "test") and it["source"] == "written", it["id"]
+        assert it["title"].strip() and isinstance(it["summary"], str), it["id"]
+        assert (it["label"] == "relevant") == (it["kind"] == "relevant") or it["kind"] == "mention"
+    rel = Counter(it["lang"] for it in raw if it["label"] == "relevant")
+    assert rel["en"] >= 50 and rel["ru"] >= 25 and rel["ko"] >= 25, rel
+    assert any(it["text"] == "" for it in raw if it["label"] == "relevant")   # headline-only
+    for kind in ("ru_only", "nk_only", "trap"):
+        by_lang = Counter(it["lang"] for it in raw if it["kind"] == kind)
+        assert sum(by_lang.values()) >= 15 and set(by_lang) == {"en", "ru", "ko"}, (kind, by_lang)
+    assert sum(it["label"] == "ambiguous" for it in raw) >= 10
+    # about half of each (lang, kind) stratum in each split
+    strata = Counter((it["lang"], it["kind"], it["split"]) for it in raw)
+    for lang, kind, _ in strata:
+        assert abs(strata[(lang, kind, "tune")] - strata[(lang, kind, "test")]) <= 2, (lang, kind)
+
+
+@needs_real
+def test_every_real_label_finds_its_fixture_item():
+    entries = json.loads((DATA / "topic_eval_real.json").read_text(encoding="utf-8"))["items"]
+    items, problems = ev.load_real(shared=REAL.parent.parent)
+    assert problems == [] and len(items) == len(entries)
+    assert len({it.id for it in items}) == len(items)
+    assert all(it.title for it in items)
