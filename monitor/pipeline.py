@@ -53,26 +53,46 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
             state.resolve_pending(row["id"], exists)
             counts["pending_committed" if exists else "pending_dropped"] += 1
         known = state.known_files()
-        for f in files.values():
-            if f.name not in known:
-                if state.add_external(f.name, f.number, f.story_id, corpus.title_of(f.name), now):
-                    counts["external"] += 1
+        counts["external"] = len(register_files(
+            state, corpus, [f for f in files.values() if f.name not in known], now,
+            fingerprint_now=False))
     # Fingerprint the stories the near-duplicate index does not know yet (seeds, hand-added
     # files, appends finished by recovery): only those files are read, never the whole corpus.
     counts["fingerprinted"] = 0
     for row in state.unfingerprinted():
-        try:
-            title, _, body = corpus.read(row["file_name"]).partition("\n")
-        except OSError:
-            continue
-        fp = fingerprint(body or title)
-        site = site_of(row["link"]) if row.get("link") else row.get("outlet")
-        state.add_fingerprint(row["id"], fp.signature, fp.words,
-                              fp.bands() if fp.words >= MIN_WORDS else [],
-                              normalize_title(title, row.get("outlet")), site,
-                              row.get("published") or iso(now))
-        counts["fingerprinted"] += 1
+        if _fingerprint_row(state, corpus, row, now):
+            counts["fingerprinted"] += 1
     return counts
+
+
+def register_files(state: State, corpus: Corpus, files, now: datetime,
+                   fingerprint_now: bool = True) -> list[str]:
+    """Register corpus files this program did not write (seeds, files a person added by hand,
+    even while the daemon runs) so they count as stories the corpus has: by id, and — with
+    `fingerprint_now` — by text for the near-duplicate check. Returns the names registered."""
+    added = []
+    for f in files:
+        if state.add_external(f.name, f.number, f.story_id, corpus.title_of(f.name), now):
+            added.append(f.name)
+            if fingerprint_now:
+                row = state.story(f.story_id)
+                if row:
+                    _fingerprint_row(state, corpus, row, now)
+    return added
+
+
+def _fingerprint_row(state: State, corpus: Corpus, row: dict, now: datetime) -> bool:
+    try:
+        title, _, body = corpus.read(row["file_name"]).partition("\n")
+    except OSError:
+        return False
+    fp = fingerprint(body or title)
+    site = site_of(row["link"]) if row.get("link") else row.get("outlet")
+    state.add_fingerprint(row["id"], fp.signature, fp.words,
+                          fp.bands() if fp.words >= MIN_WORDS else [],
+                          normalize_title(title, row.get("outlet")), site,
+                          row.get("published") or iso(now))
+    return True
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,7 @@ class Pipeline:
         self.clock = clock
         self._append_lock = asyncio.Lock()
         self._pages: dict[str, asyncio.Task] = {}
+        self._known_files: set[str] | None = None     # corpus files the database knows (loaded once)
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -190,7 +211,8 @@ class Pipeline:
                     raise r
                 counts.errors += 1
                 if not isinstance(r, MonitorError):
-                    log.error("feed %s entry %s: %s: %s", fc.url, entry.key, type(r).__name__, r)
+                    log.error("feed %s entry %s: %s: %s", fc.url, entry.key, type(r).__name__, r,
+                              exc_info=r)   # a bug: keep its traceback in the log
                 else:
                     log.warning("feed %s entry %s: %s", fc.url, entry.key, r)
                 continue
@@ -304,6 +326,12 @@ class Pipeline:
                         "evidence": classify_mod.evidence(story.verdict, self.config.topic)}
         with self.corpus.lock():
             files = self.corpus.scan()
+            if self._known_files is None:
+                self._known_files = self.state.known_files()
+            arrived = [f for f in files if f.name not in self._known_files]
+            if arrived:   # added by hand (or by another process) since we last looked
+                register_files(self.state, self.corpus, arrived, now)
+                self._known_files.update(f.name for f in arrived)
             same = self._already_there(story, files, now)
             if same:
                 sid, reason = same
@@ -324,6 +352,7 @@ class Pipeline:
                 "text_method": story.article.method or None,
                 "created_at": iso(now)})
             self.corpus.write(name, story.title, story.article.paragraphs)
+            self._known_files.add(name)
             fp = story.fingerprint
             self.state.commit_story(
                 story.id, {"feed_id": story.feed_id, "url": entry.link, "entry_key": entry.key},

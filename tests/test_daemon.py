@@ -97,3 +97,33 @@ def test_a_feeds_ttl_is_a_floor_for_its_next_poll(server, corpus, tmp_path):
     from datetime import datetime
     wait = (datetime.fromisoformat(due) - datetime.fromisoformat(polled)).total_seconds()
     assert 3600 <= wait <= 3600 * 1.1 + 1
+
+
+def test_a_file_added_by_hand_while_the_daemon_runs_is_respected(server, corpus, tmp_path):
+    """A person drops a story into the corpus while `monitor run` is polling: its number is
+    never reused, and when a feed later brings the same story it is not appended again."""
+    feed = server.add("/feed.xml", rss([item(server, "treaty")]), etag='"1"')
+    config = write_config(tmp_path, [{"url": feed, "interval": "1s"}])
+    proc = start(config)
+    try:
+        wait_for(lambda: len(files(corpus)) == 3, 30, "the first story")
+        troops = STORIES["troops"]
+        hand = corpus / "050_0123456789abcdef.txt"
+        hand.write_text("\n".join([troops["title"], *troops["paragraphs"]]), encoding="utf-8")
+        # the feed now carries the same story (and another one)
+        server.add("/feed.xml", rss([item(server, "troops"), item(server, "bridge"),
+                                     item(server, "treaty")]), etag='"2"')
+        wait_for(lambda: len(files(corpus)) == 5, 30, "the bridge story")
+        time.sleep(2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    names = files(corpus)
+    assert "050_0123456789abcdef.txt" in names
+    new = [n for n in names if n not in ("050_0123456789abcdef.txt",)
+           and not n.startswith(("000_", "003_"))]
+    assert [n[:4] for n in new] == ["004_", "051_"], names      # after the hand-added 050
+    texts = [(corpus / n).read_text(encoding="utf-8").split("\n")[0] for n in names]
+    assert texts.count(STORIES["troops"]["title"]) == 1            # not appended a second time
+    assert STORIES["bridge"]["title"] in texts
