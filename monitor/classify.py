@@ -17,9 +17,11 @@ Idaho"); a term inside one does not count. "Korea" alone and "Kim" alone are sim
 
 The score (readable on purpose):
     each side's weight = sum over its matches of the field weight (title 3, summary 2, text 1),
-                         a term counted at most twice per field
+                         a term counted at most twice per field, the body adding at most 2;
+                         a match inside a list of countries weighs 1
     closeness bonus    = both sides in the title: +4; in one sentence: +3; in one paragraph
-                         (or split between title and summary): +2; else 0
+                         (or split between title and summary): +2; only in a sentence that
+                         lists two or more other countries too: +1; else 0
     score              = the weaker side's weight + the closeness bonus
     keep               when every side is named and score >= KEEP_SCORE (one-sided topic:
                        its weight >= KEEP_SCORE_ONE_SIDE)
@@ -38,7 +40,16 @@ from monitor.models import Match, Verdict
 
 FIELD_WEIGHT = {"title": 3, "summary": 2, "text": 1}
 PER_TERM_FIELD = 2          # a term counts at most this many times per field
-CLOSE_BONUS = {"title": 4, "sentence": 3, "paragraph": 2}
+TEXT_CAP = 2                # the body alone adds at most this much to a side's weight: many
+#                             scattered mentions in a long story are not the story's subject
+CLOSE_BONUS = {"title": 4, "sentence": 3, "paragraph": 2, "list": 1}
+# A sentence that names both sides among two or more other countries is a list ("sanctions on
+# Iran, Russia, North Korea and China"), not a story about the two: it counts as "list".
+OTHER_COUNTRIES = re.compile(
+    r"(?<!\w)(?:china|chinese|beijing|iran|iranian|tehran|syria|venezuela|cuba|belarus|"
+    r"united states|u\.s\.|america|washington|japan|india|pakistan|israel|turkey|"
+    r"кита\w*|иран\w*|сири\w*|венесуэл\w*|куб\w*|белорус\w*|сша|япони\w*)(?!\w)"
+    r"|중국|이란|시리아|베네수엘라|쿠바|벨라루스|미국|일본", re.IGNORECASE)
 KEEP_SCORE = 4
 KEEP_SCORE_ONE_SIDE = 3     # a one-sided topic: named in the title, or several times in the text
 
@@ -135,7 +146,10 @@ DEFAULT_NAME = "Russia–North Korea"
 DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
     "Russia": {
         "Russia": ["Russia", "Russian", "Russians", "Росси*", "Российск*", "РФ", "россиян*",
-                   "러시아", "로씨야", "로시아", "노서아"],
+                   "русск*", "러시아", "로씨야", "로시아", "노서아",
+                   # 러 alone, as Korean headlines abbreviate it (러, 北에 ...); not inside a word
+                   # (러시아워 "rush hour", 에러 "error")
+                   "re:(?<![가-힣])러(?:[는가의와에도]|엔)?(?![가-힣])"],
         "Moscow": ["Moscow", "Москв*", "모스크바"],
         "Kremlin": ["Kremlin", "Кремл*", "크렘린"],
         "Putin": ["Putin", "Путин*", "푸틴", "뿌찐"],
@@ -151,19 +165,29 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
         "Vostochny": ["Vostochny", "Восточн* космодром*", "космодром* Восточный",
                       "보스토치니"],
         "Kursk": ["Kursk", "Курск*", "쿠르스크"],
+        # Russia's war: North Korean troops and arms in it are this topic's main story
+        "Ukraine war": ["Ukraine", "Ukrainian", "Ukrainians", "Украин*", "우크라이나",
+                        "Donbas", "Donbass", "Donetsk", "Luhansk", "Донбасс*", "Донецк*",
+                        "Луганск*", "돈바스", "도네츠크", "루한스크"],
+        "Siberia": ["Siberia", "Siberian", "Сибир*", "시베리아"],
+        "Tatarstan": ["Tatarstan", "Alabuga", "Татарстан*", "Алабуг*", "타타르스탄"],
         "Khasan": ["Khasan", "Хасан*"],          # not 하산: "coming down a mountain"
         "TASS": ["TASS", "ТАСС"],
     },
     "North Korea": {
-        "North Korea": ["North Korea", "North Korean", "North Koreans", "N. Korea", "N.Korea",
-                        "N. Korean", "Северн* Коре*", "Северокорейск*", "북한",
-                        "조선민주주의인민공화국"],
+        "North Korea": ["North Korea", "North Korean", "North Koreans", "N. Korea", "N.Korea", "NK",
+                        "N. Korean", "Северн* Коре*", "Северокорейск*",
+                        "Корейск* Народно-Демократическ* Республик*", "북한",
+                        "조선민주주의인민공화국",
+                        # 北 and 북 alone, as Korean headlines abbreviate it (北·러, 북, 러에 ...)
+                        "re:(?<![東东西])北(?!京|美|海|部|東|东|西)",
+                        "re:(?<![가-힣])북(?:[은이의과에]|엔)?(?![가-힣])"],
         "DPRK": ["DPRK", "КНДР"],
         "Pyongyang": ["Pyongyang", "Пхеньян*", "평양"],
         "Kim Jong Un": ["Kim Jong Un", "Kim Jong-un", "Kim Jongun", "Ким Чен Ын*", "김정은"],
         "Kim Yo Jong": ["Kim Yo Jong", "Ким Ё Чжон*", "Ким Ё Чен*", "Ким Е Чжон*", "김여정"],
         "Kim Jong Il": ["Kim Jong Il", "Ким Чен Ир*", "김정일"],
-        "Choe Son Hui": ["Choe Son Hui", "Choi Son Hui", "Цой Сон Хи", "최선희"],
+        "Choe Son Hui": ["Choe Son Hui", "Choi Son Hui", "Цой Сон Хи", "Чхве Сон Хи", "최선희"],
         "No Kwang Chol": ["No Kwang Chol", "Но Гван Чхоль", "노광철"],
         "Pak Jong Chon": ["Pak Jong Chon", "Пак Чжон Чхон*", "박정천"],
         "KCNA": ["KCNA", "ЦТАК", "조선중앙통신"],
@@ -171,10 +195,10 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
                                  "Корейск* народн* арми*", "조선인민군"],
         "Workers' Party of Korea": ["Workers' Party of Korea", "Workers Party of Korea",
                                     "Трудов* парти* Коре*", "조선노동당"],
-        "Rason": ["Rason", "Rajin", "Расон*", "Раджин*", "라선"],   # not 나선: also "spiral"
+        "Rason": ["Rason", "Rajin", "Najin", "Расон*", "Раджин*", "라선"],   # not 나선: also "spiral"
         "Wonsan": ["Wonsan", "Вонсан*", "원산시", "원산갈마"],   # not 원산 alone: 원산지 "origin"
         "Tumen River": ["Tumen River", "Tumangang", "Туманн* реки", "Туманн* река",
-                        "Туманн* реке", "두만강"],
+                        "Туманн* реке", "Туманган*", "두만강"],
         "Panmunjom": ["Panmunjom", "Пханмунджом*", "판문점"],
     },
 }
@@ -185,7 +209,10 @@ DEFAULT_BOTH: dict[str, list[str]] = {
 DEFAULT_EXCLUDE: list[str] = [
     "Russian doll*", "Russian roulette", "Russian dressing", "Russian blue", "Russian Tea Room",
     "Russian River", "Russia, Ohio", "Russia Ohio", "Russia, Kentucky", "Moscow mule*",
-    "Moscow, Idaho", "Moscow Idaho", "Moscow, ID", "Kursk submarine",
+    "Moscow, Idaho", "Moscow Idaho", "Moscow, ID", "Kursk submarine", "Russian Hill",
+    "русск* рулетк*", "русск* матрёшк*", "русск* матрешк*",
+    # Korean words that contain a term: a mountain and a river near Seoul, cold noodles, rush hour
+    "북한산", "북한강", "평양냉면", "평양 냉면", "러시아워", "배우 김정은",
 ]
 
 
@@ -229,15 +256,16 @@ def _units(text: str, field: str) -> list[tuple[int, int, int]]:
     return units
 
 
-def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str]) -> str | None:
+def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str],
+              lists: list[tuple[str, int, int]] = ()) -> str | None:
     """How close the sides come: "title", "sentence", "paragraph", or None."""
     if len(sides) < 2:
         return None
+    rank = {"title": 4, "sentence": 3, "paragraph": 2, "list": 1}
     by_field: dict[str, list[Match]] = {}
     for m in matches:
         by_field.setdefault(m.field, []).append(m)
     best = None
-    rank = {"title": 3, "sentence": 2, "paragraph": 1}
     for f, ms in by_field.items():
         units = _units(fields.get(f) or "", f)
         in_sentence: dict[int, set[str]] = {}
@@ -249,10 +277,14 @@ def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str
                     in_para.setdefault(p, set()).add(m.side)
                     break
         level = None
-        if any(v >= sides for v in in_sentence.values()):
+        together = [i for i, v in in_sentence.items() if v >= sides]
+        real = [i for i in together if (f, units[i][0], units[i][1]) not in lists]
+        if real:
             level = "title" if f == "title" else "sentence"
-        elif any(v >= sides for v in in_para.values()):
+        elif any(v >= sides for v in in_para.values()) and not together:
             level = "paragraph"
+        elif together:
+            level = "list"
         if level and (best is None or rank[level] > rank[best]):
             best = level
     if best is None:   # one side in the title, the other in the summary: one short item
@@ -263,6 +295,23 @@ def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str
     return best
 
 
+def _list_spans(fields: dict[str, str], matches: list[Match]) -> list[tuple[str, int, int]]:
+    """Sentences that name two or more other countries (not the topic's own terms): a term inside
+    one weighs 1, wherever it is (a headline "hackers from Russia, China, Iran and North Korea"
+    is not about the two)."""
+    out = []
+    for f, text in fields.items():
+        if not text or len(OTHER_COUNTRIES.findall(text)) < 2:
+            continue
+        ours = {m.position for m in matches if m.field == f}
+        for start, end, _ in _units(text, f):
+            others = [o for o in OTHER_COUNTRIES.finditer(text, start, end)
+                      if o.start() not in ours]
+            if len(others) >= 2:
+                out.append((f, start, end))
+    return out
+
+
 def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
     """Score the given fields (title, summary, text) against the topic; keep or reject, with
     the evidence and a one-line reason."""
@@ -270,14 +319,22 @@ def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
     for f, text in fields.items():
         matches.extend(find_terms(text or "", f, topic))
     sides = frozenset(m.side for m in matches)
+    lists = _list_spans(fields, matches)
     weights = {s: 0 for s in topic.sides}
+    from_text = {s: 0 for s in topic.sides}
     counted: dict[tuple[str, str, str], int] = {}
     for m in matches:
         key = (m.side, m.term, m.field)
         counted[key] = counted.get(key, 0) + 1
-        if counted[key] <= PER_TERM_FIELD and m.side in weights:
-            weights[m.side] += FIELD_WEIGHT.get(m.field, 1)
-    close = closeness(matches, fields, topic.sides)
+        if counted[key] > PER_TERM_FIELD or m.side not in weights:
+            continue
+        if m.field == "text":
+            if from_text[m.side] >= TEXT_CAP:
+                continue
+            from_text[m.side] += 1
+        in_list = any(f == m.field and a <= m.position < b for f, a, b in lists)
+        weights[m.side] += 1 if in_list else FIELD_WEIGHT.get(m.field, 1)
+    close = closeness(matches, fields, topic.sides, lists)
     score = min(weights.values()) + CLOSE_BONUS.get(close, 0)
     missing = [topic.side_names["ab".index(s)] for s in sorted(topic.sides - sides)]
     if missing:
@@ -293,7 +350,8 @@ def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
     else:
         keep = score >= KEEP_SCORE
         where = {"title": "both in the title", "sentence": "both in one sentence",
-                 "paragraph": "both in one paragraph", None: "the sides far apart"}[close]
+                 "paragraph": "both in one paragraph",
+                 "list": "both only in a list of countries", None: "the sides far apart"}[close]
         reason = (f"score {score} ≥ {KEEP_SCORE}: {where}" if keep else
                   f"score {score} < {KEEP_SCORE}: only a passing mention ({where})")
     return Verdict(keep=keep, sides=sides & topic.sides, matches=tuple(matches), reason=reason,
