@@ -55,6 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list recently rejected candidates with their reasons")
     w.add_argument("--limit", type=int, default=50, help="with --rejected: how many (default 50)")
     w.add_argument("--json", action="store_true", help="print JSON on standard output")
+    st = sub.add_parser("stories", parents=[common], help="what was collected, newest first")
+    st.add_argument("--since", metavar="DATE", help="only stories published (or fetched) since "
+                                                   "this date (YYYY-MM-DD or ISO 8601)")
+    st.add_argument("--outlet", help="only stories whose outlet contains this text")
+    st.add_argument("--lang", choices=["en", "ru", "ko"], help="only stories in this language")
+    st.add_argument("--limit", type=int, default=50, help="at most this many (default 50; 0: all)")
+    st.add_argument("--json", action="store_true", help="print a JSON array on standard output")
+    sh = sub.add_parser("show", parents=[common], help="one story with its provenance")
+    sh.add_argument("story", metavar="FILE_OR_ID")
+    sh.add_argument("--json", action="store_true", help="print JSON on standard output")
+    ex = sub.add_parser("export", parents=[common],
+                        help="the whole corpus with metadata, as JSON lines or CSV")
+    ex.add_argument("--format", choices=["jsonl", "csv"], required=True)
+    ex.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="write to FILE (atomically) instead of standard output")
     t = sub.add_parser("topic", parents=[common],
                        help="show the topic; --replay: what it would keep or drop now")
     t.add_argument("--replay", action="store_true",
@@ -346,6 +361,97 @@ def cmd_why(config, args) -> int:
     return 0
 
 
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since: {value!r} is not a date (use YYYY-MM-DD)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def cmd_stories(config, args) -> int:
+    from monitor.app import App
+    from monitor.catalog import stories
+
+    since = _since(args.since)
+    app = App(config)
+    try:
+        rows = stories(app.state, since, args.outlet, args.lang, args.limit or None)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for r in rows:
+        when = _short_time(r["published"] or r["fetched_at"])
+        print(f"{r['file_name']}  {when:<16}  {r['language']}  {(r['outlet'] or '-')[:24]:<24}  "
+              f"{r['title'] or ''}")
+    return 0
+
+
+def cmd_show(config, args) -> int:
+    from monitor.app import App
+    from monitor.catalog import show
+
+    app = App(config)
+    try:
+        item = show(app.state, app.corpus, args.story)
+    finally:
+        app.close()
+    if item is None:
+        raise MonitorError(f"show: no story {args.story!r} (give a corpus file name, its number "
+                           "or its 16-hex id)")
+    if args.json:
+        print(json.dumps(item, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{item['file_name']}  {item['title']}")
+    for k in ("outlet", "link", "canonical_url", "published", "fetched_at", "language", "score",
+              "text_source", "text_method", "text_note"):
+        if item.get(k) not in (None, ""):
+            print(f"  {k}: {item[k]}")
+    for s in item["sightings"]:
+        print(f"  seen: {s['seen_at']}  {s['feed'] or ''}  {s['url']}")
+    ev = item.get("evidence")
+    if isinstance(ev, dict):
+        print(f"  topic: {ev.get('reason')}; terms: "
+              + ", ".join(sorted({m['term'] for m in ev.get('matches', [])})))
+    print()
+    print(item["text"] if item["text"] is not None else f"(file unreadable: {item['text_error']})")
+    return 0
+
+
+def cmd_export(config, args) -> int:
+    import os
+    import tempfile
+
+    from monitor.app import App
+    from monitor.catalog import export
+
+    app = App(config)
+    try:
+        if args.output is None:
+            for chunk in export(app.state, app.corpus, args.format):
+                sys.stdout.write(chunk)
+            return 0
+        target = args.output.resolve()
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                for chunk in export(app.state, app.corpus, args.format):
+                    f.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        print(f"wrote {target}", file=sys.stderr)
+        return 0
+    finally:
+        app.close()
+
+
 def cmd_topic(config, args) -> int:
     topic = config.topic
     print(f"topic: {topic.name} — sides: {', '.join(topic.side_names)}; "
@@ -375,4 +481,5 @@ def cmd_topic(config, args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "poll": cmd_poll, "run": cmd_run, "feeds": cmd_feeds,
-            "digest": cmd_digest, "dedup": cmd_dedup, "why": cmd_why, "topic": cmd_topic}
+            "digest": cmd_digest, "dedup": cmd_dedup, "why": cmd_why, "topic": cmd_topic,
+            "stories": cmd_stories, "show": cmd_show, "export": cmd_export}

@@ -106,3 +106,36 @@ def test_topic_replay_shows_what_a_changed_topic_would_do_and_changes_nothing(se
     assert sorted(p.name for p in corpus.iterdir()) == before
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("select * from entries order by key").fetchall() == entries_before
+
+
+def test_stories_show_and_export_list_what_was_collected(server, corpus, tmp_path):
+    import csv
+    import io
+
+    config = write_config(tmp_path, [serve(server)])
+    assert run_cli(config, "poll").returncode == 0
+    rows = json.loads(run_cli(config, "stories", "--json").stdout)
+    assert len(rows) == 5                                   # 3 appended + the 2 seeds
+    assert [r["number"] for r in rows] == sorted((r["number"] for r in rows), reverse=True)
+    assert {r["language"] for r in rows} >= {"en", "ru", "ko"}
+    ru = json.loads(run_cli(config, "stories", "--lang", "ru", "--json").stdout)
+    assert [r["title"] for r in ru] == [DIGEST_STORIES["ru_story"]["title"]]
+    assert len(json.loads(run_cli(config, "stories", "--limit", "2", "--json").stdout)) == 2
+    assert run_cli(config, "stories", "--since", "not a date").returncode == 2
+
+    ko = next(r for r in rows if r["title"] == DIGEST_STORIES["ko_story"]["title"])
+    shown = run_cli(config, "show", ko["file_name"])
+    assert shown.returncode == 0, shown.stderr
+    assert DIGEST_STORIES["ko_story"]["paragraphs"][0] in shown.stdout
+    assert "seen:" in shown.stdout and server.url("/n/ko_story") in shown.stdout
+    item = json.loads(run_cli(config, "show", ko["id"], "--json").stdout)
+    assert item["file_name"] == ko["file_name"] and item["evidence"]["keep"]
+    assert run_cli(config, "show", "999_nothing.txt").returncode == 1
+
+    lines = run_cli(config, "export", "--format", "jsonl").stdout.splitlines()
+    exported = [json.loads(line) for line in lines]
+    assert len(exported) == 5 and all("text" in e and "title" in e for e in exported)
+    out = tmp_path / "corpus.csv"
+    assert run_cli(config, "export", "--format", "csv", "-o", str(out)).returncode == 0
+    table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(table) == 5 and {t["file_name"] for t in table} == {e["file_name"] for e in exported}
