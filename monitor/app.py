@@ -44,7 +44,7 @@ class App:
         self.corpus.ensure()
         self.state = State(config.database)
         self.recovered = recover(self.state, self.corpus, clock())
-        if any(v for k, v in self.recovered.items() if k not in ("external", "fingerprinted")):
+        if any(v for k, v in self.recovered.items() if k not in ("external", "fingerprinted", "indexed")):
             log.warning("recovered after an interrupted run: %s", self.recovered)
 
     def close(self) -> None:

@@ -101,3 +101,30 @@ def export(state, corpus, fmt: str) -> Iterator[str]:
             csv.writer(buf).writerow([("; ".join(item[k]) if k == "seen_at" else item[k])
                                       for k in (*FIELDS, "text")])
             yield buf.getvalue()
+
+
+def search(state, query: str, limit: int = 20) -> list[dict]:
+    return state.search(query, limit)
+
+
+def growth(state, now: datetime, days: int = 30) -> list[tuple[str, int]]:
+    """Stories added per day (UTC) over the last `days` days, oldest first, zeros included."""
+    from datetime import timedelta
+
+    start = (now - timedelta(days=days - 1)).date()
+    counts = {r["day"]: r["n"] for r in state.db.query(
+        "select substr(fetched_at, 1, 10) as day, count(*) as n from stories "
+        "where status = 'committed' and text_source != 'external' and fetched_at >= ? "
+        "group by day", [start.isoformat()])}
+    return [((start + timedelta(days=i)).isoformat(), counts.get((start + timedelta(days=i))
+                                                                 .isoformat(), 0))
+            for i in range(days)]
+
+
+def spark(values: list[int]) -> str:
+    """A one-line chart: one block character per value."""
+    blocks = " ▁▂▃▄▅▆▇█"
+    top = max(values, default=0)
+    if not top:
+        return "▁" * len(values)
+    return "".join(blocks[max(1, round(v / top * 8))] if v else blocks[0] for v in values)

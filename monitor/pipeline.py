@@ -62,6 +62,15 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
     for row in state.unfingerprinted():
         if _fingerprint_row(state, corpus, row, now):
             counts["fingerprinted"] += 1
+    # The full-text index (`monitor search`), for stories from before it existed.
+    counts["indexed"] = 0
+    for row in state.unindexed():
+        try:
+            title, _, body = corpus.read(row["file_name"]).partition("\n")
+        except OSError:
+            continue
+        state.index_text(row["id"], title, body)
+        counts["indexed"] += 1
     return counts
 
 
@@ -92,6 +101,7 @@ def _fingerprint_row(state: State, corpus: Corpus, row: dict, now: datetime) -> 
                           fp.bands() if fp.words >= MIN_WORDS else [],
                           normalize_title(title, row.get("outlet")), site,
                           row.get("published") or iso(now))
+    state.index_text(row["id"], title, body)
     return True
 
 
@@ -360,7 +370,8 @@ class Pipeline:
                 fingerprint=dict(signature=fp.signature, words=fp.words,
                                  bands=fp.bands() if fp.words >= MIN_WORDS else [],
                                  title_key=story.title_key, outlet=story.site,
-                                 published=iso(entry.published or now)))
+                                 published=iso(entry.published or now)),
+                text=(story.title, "\n".join(story.article.paragraphs)))
         log.info("appended %s: %s", name, story.title)
         return name
 

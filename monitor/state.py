@@ -7,6 +7,7 @@ Tables (documented for users in the README):
   sightings  every (story, feed, URL) at which a story was seen
   digests    every digest attempt: delivered, failed (with the error) or empty (nothing new)
   digested   which delivered digest each story went out in (one row per story: exactly once)
+  search     full-text index (SQLite FTS5) of every story's title and text
 
 Appending a story is journalled: a `pending` stories row is committed before the file is written
 and flipped to `committed` after, so `recover()` can finish or forget an append that a kill cut
@@ -18,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -109,6 +111,14 @@ def _m0006(db: Database) -> None:
     db["entries"].add_column("score", int)       # the topic score (see classify.py)
     db["entries"].add_column("summary", str)     # the entry's feed summary, for `monitor topic --replay`
     db["stories"].add_column("score", int)
+
+
+@migrations(name="0007_search")
+def _m0007(db: Database) -> None:
+    # unicode61 folds case and diacritics for Latin and Cyrillic; Korean words carry particles
+    # (북한은), so queries match word prefixes (see State.search).
+    db.execute("create virtual table search using fts5(title, body, story_id unindexed, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
 
 
 def utcnow() -> datetime:
@@ -308,11 +318,14 @@ class State:
             self.db["stories"].insert(row)
 
     def commit_story(self, story_id: str, sighting: dict, entry: tuple[int, str, dict],
-                     now: datetime, fingerprint: dict | None = None) -> None:
-        """The file is on disk: mark the story committed, with its first sighting, its entry
-        and its fingerprint, in one transaction."""
+                     now: datetime, fingerprint: dict | None = None,
+                     text: tuple[str, str] | None = None) -> None:
+        """The file is on disk: mark the story committed, with its first sighting, its entry,
+        its fingerprint and its full-text index row, in one transaction."""
         with self.tx():
             self.db["stories"].update(story_id, {"status": "committed"})
+            if text:
+                self.index_text(story_id, *text)
             if fingerprint:
                 self.add_fingerprint(story_id, **fingerprint)
             self.add_sighting(story_id, **sighting, now=now)
@@ -436,3 +449,30 @@ class State:
     def set_meta(self, key: str, value: str) -> None:
         with self.tx():
             self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- full-text search ----------------------------------------------------------------------
+
+    def index_text(self, story_id: str, title: str, body: str) -> None:
+        with self.tx():
+            self.db.execute("delete from search where story_id = ?", [story_id])
+            self.db.execute("insert into search (title, body, story_id) values (?, ?, ?)",
+                            [title, body, story_id])
+
+    def unindexed(self) -> list[dict]:
+        return list(self.db.query(
+            "select id, file_name from stories where status = 'committed' "
+            "and id not in (select story_id from search) order by number"))
+
+    def search(self, query: str, limit: int = 20) -> list[dict]:
+        """Stories matching every word of `query` (each word also as a prefix: Пхеньян finds
+        Пхеньяне, 북한 finds 북한은), best first, with a snippet of the text."""
+        words = re.findall(r"\w+", query)
+        if not words:
+            return []
+        match = " ".join(f'"{w}"*' for w in words)
+        return list(self.db.query(
+            "select s.id, s.file_name, s.title, s.outlet, s.published, s.fetched_at, s.link, "
+            "snippet(search, 1, '[', ']', '…', 12) as snippet, bm25(search, 5.0, 1.0) as rank "
+            "from search join stories s on s.id = search.story_id "
+            "where search match ? and s.status = 'committed' order by rank limit ?",
+            [match, limit]))
