@@ -81,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report near-duplicate groups already in the corpus (changes nothing)")
     dd.add_argument("--check", action="store_true", required=True,
                     help="report only (the one mode there is)")
+    # -- sources: the feed list (monitor/sources.py) --
+    ad = sub.add_parser("add", parents=[common],
+                        help="add a feed to the config, or find the feeds a site's page offers")
+    ad.add_argument("url", metavar="URL", help="a feed's URL or a site's page")
+    ad.add_argument("--name", help="the feed's name in the config (default: the feed's title)")
+    ad.add_argument("--pick", type=int, metavar="N",
+                    help="when several feeds are found, add the N-th listed (1-based)")
+    ad.add_argument("--yes", action="store_true",
+                    help="never ask (without --pick, several feeds found is an error)")
+    rm = sub.add_parser("remove", parents=[common], help="remove a feed from the config")
+    rm.add_argument("url", metavar="URL")
+    im = sub.add_parser("import-opml", parents=[common],
+                        help="add every feed of an OPML file that is not configured yet")
+    im.add_argument("file", type=Path, metavar="FILE")
+    sub.add_parser("export-opml", parents=[common],
+                   help="the configured feeds as OPML 2.0 on standard output")
     return p
 
 
@@ -480,6 +496,135 @@ def cmd_topic(config, args) -> int:
     return 0
 
 
+# -- sources: the feed list (logic in monitor/sources.py) --------------------------------------
+
+
+def cmd_add(config, args) -> int:
+    from monitor.config import check_url
+    from monitor.sources import (COMMON_PATHS, add_feeds, describe, discover, make_fetcher,
+                                 same_feed)
+
+    try:
+        url = check_url(args.url)
+    except ValueError as e:
+        raise ConfigError(f"add: {e}") from None
+    if args.pick is not None and args.pick < 1:
+        raise ConfigError("add: --pick counts from 1")
+    hit = same_feed(config.feeds, url)
+    if hit:
+        raise MonitorError(f"add: {url} is already configured: {describe(*hit)}")
+
+    async def find():
+        async with make_fetcher(config) as fetcher:
+            return await discover(url, fetcher, feed_bytes=config.limits.feed_bytes,
+                                  page_bytes=config.limits.page_bytes)
+
+    found = asyncio.run(find())
+    cands = found.candidates
+    if not cands:
+        raise MonitorError(f"add: no feed found at {url}: it is not a feed itself, and neither "
+                           "the feeds its page links to (<link rel=\"alternate\">) nor the usual "
+                           f"paths ({', '.join(COMMON_PATHS)}) answered with a feed")
+    if found.is_feed:
+        print(f"{url} is a feed: {cands[0].title or '(no title)'} ({cands[0].items} items)")
+    else:
+        print(f"{url} is a page; {len(cands)} feed{'s' if len(cands) != 1 else ''} found:")
+        for i, c in enumerate(cands, 1):
+            dup = same_feed(config.feeds, c.url)
+            print(f"  {i}. {c.title or '(no title)'} — {c.url} ({c.items} items)"
+                  + (f"  [already configured: {describe(*dup)}]" if dup else ""))
+    interactive = sys.stdin.isatty() and not args.yes
+    if args.pick is not None:
+        if args.pick > len(cands):
+            raise ConfigError(f"add: --pick {args.pick}, but only {len(cands)} "
+                              f"feed{'s were' if len(cands) != 1 else ' was'} found")
+        chosen = cands[args.pick - 1]
+    elif len(cands) == 1:
+        chosen = cands[0]
+        if interactive and not found.is_feed and not _ask(f"add {chosen.url}? [Y/n] ", True):
+            print("nothing added")
+            return 1
+    elif interactive:
+        chosen = _choose(cands)
+        if chosen is None:
+            print("nothing added")
+            return 1
+    else:
+        raise MonitorError(f"add: {len(cands)} feeds found at {url} (listed above); rerun with "
+                           "--pick N to add the N-th")
+    hit = same_feed(config.feeds, chosen.url)
+    if hit:
+        raise MonitorError(f"add: {chosen.url} is already configured: {describe(*hit)}")
+    report = add_feeds(config.path, [(chosen.url, args.name or chosen.title or None)])
+    if report.skipped or report.invalid:     # the config changed since it was loaded
+        raise MonitorError(f"add: {chosen.url} not added: "
+                           + "; ".join(why for _, why in report.skipped + report.invalid))
+    index, feed = report.added[0]
+    print(f"added {describe(index, feed)} to {config.path.name}")
+    return 0
+
+
+def _ask(question: str, default: bool) -> bool:
+    try:
+        answer = input(question).strip().lower()
+    except EOFError:
+        return False
+    return default if not answer else answer in ("y", "yes")
+
+
+def _choose(cands):
+    for _ in range(3):
+        try:
+            answer = input(f"add which feed? [1-{len(cands)}, empty: none] ").strip()
+        except EOFError:
+            return None
+        if not answer:
+            return None
+        if answer.isdigit() and 1 <= int(answer) <= len(cands):
+            return cands[int(answer) - 1]
+        print(f"give a number from 1 to {len(cands)}")
+    return None
+
+
+def cmd_remove(config, args) -> int:
+    from monitor.sources import describe, remove_feed
+
+    index, feed = remove_feed(config.path, args.url)
+    print(f"removed {describe(index, feed)} from {config.path.name}")
+    return 0
+
+
+def cmd_import_opml(config, args) -> int:
+    from monitor.sources import MAX_OPML_BYTES, add_feeds, describe, parse_opml
+
+    try:
+        with open(args.file, "rb") as f:
+            data = f.read(MAX_OPML_BYTES + 1)
+    except OSError as e:
+        raise MonitorError(f"import-opml: cannot read {args.file}: {e.strerror or e}") from None
+    outlines = parse_opml(data, str(args.file))
+    report = add_feeds(config.path, [(o.url, o.name) for o in outlines])
+    for index, feed in report.added:
+        print(f"added    {describe(index, feed)}")
+    for url, why in report.skipped:
+        print(f"skipped  {url} ({why})")
+    for url, why in report.invalid:
+        print(f"invalid  {url!r}: {why}")
+    print(f"{args.file}: {len(outlines)} feeds: {len(report.added)} added, "
+          f"{len(report.skipped)} skipped (already there), {len(report.invalid)} invalid"
+          + (f"; {config.path.name} updated" if report.added else "; nothing changed"))
+    return 0
+
+
+def cmd_export_opml(config, args) -> int:
+    from monitor.sources import export_opml
+
+    sys.stdout.write(export_opml(config))
+    return 0
+
+
 COMMANDS = {"check": cmd_check, "poll": cmd_poll, "run": cmd_run, "feeds": cmd_feeds,
             "digest": cmd_digest, "dedup": cmd_dedup, "why": cmd_why, "topic": cmd_topic,
-            "stories": cmd_stories, "show": cmd_show, "export": cmd_export}
+            "stories": cmd_stories, "show": cmd_show, "export": cmd_export,
+            "add": cmd_add, "remove": cmd_remove, "import-opml": cmd_import_opml,
+            "export-opml": cmd_export_opml}
