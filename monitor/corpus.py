@@ -39,10 +39,16 @@ class CorpusFile:
 
 
 def clean_line(text: str) -> str:
-    """One clean line: no control characters, no line breaks, single spaces, NFC."""
-    text = unicodedata.normalize("NFC", text)
+    """One clean line: no control characters, no line breaks, single spaces, NFC, encodable as
+    UTF-8 (a lone surrogate becomes U+FFFD)."""
+    if _has_surrogate(text):
+        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     text = _CONTROL.sub(" ", text.replace("\u00ad", ""))   # soft hyphens vanish
-    return " ".join(text.split())
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def render(title: str, paragraphs: list[str] | tuple[str, ...]) -> str:
@@ -128,18 +134,22 @@ class Corpus:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                view = memoryview(data)
-                while view:                  # os.write may write less than asked
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, final)          # never overwrites: fails if `final` exists
-            except FileExistsError:
-                raise CorpusError(f"{name} already exists in the corpus; not overwritten") from None
-            finally:
-                os.unlink(tmp)
+                try:
+                    view = memoryview(data)
+                    while view:                  # os.write may write less than asked
+                        view = view[os.write(fd, view):]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                try:
+                    os.link(tmp, final)          # never overwrites: fails if `final` exists
+                except FileExistsError:
+                    raise CorpusError(f"{name} already exists in the corpus; not overwritten") from None
+            finally:                             # a full disk leaves no partial temp file
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
             self._fsync_dir()
         except OSError as e:
             raise CorpusError(f"cannot write {final}: {e}") from e

@@ -39,8 +39,13 @@ def _is_tracking(name: str) -> bool:
 
 def canonical_url(url: str) -> str:
     """A stable form of `url` for identity: lower-case scheme and host, no default port, no
-    fragment, no tracking parameters, query sorted, path percent-encoding normalised."""
-    parts = urlsplit(url.strip())
+    fragment, no tracking parameters, query sorted, path percent-encoding normalised. A URL
+    that cannot be split (a malformed host such as "http://[::1/") is returned stripped."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.hostname
+    except ValueError:
+        return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     try:
@@ -57,6 +62,7 @@ def canonical_url(url: str) -> str:
 
 
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 
 
@@ -66,6 +72,7 @@ def normalize_escapes(path: str) -> str:
     def one(m: re.Match) -> str:
         ch = chr(int(m.group(1), 16))
         return ch if ch in _UNRESERVED else "%" + m.group(1).upper()
+    path = _BARE_PERCENT.sub("%25", path)   # a stray "%" is data: "/%%41" must not become "/%A"
     return quote(_ESCAPE.sub(one, path), safe="/:@!$&'()*+,;=-._~%")
 
 
@@ -76,7 +83,10 @@ def story_id(canonical: str) -> str:
 
 def site_of(url: str) -> str:
     """The registrable part of a URL's host, approximately: www.bbc.co.uk → bbc.co.uk."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
     try:
         return str(ipaddress.ip_address(host))   # an address is its own site
     except ValueError:
@@ -175,8 +185,9 @@ def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
 # Titles: the same headline from the same outlet within days is the same story.
 
 _TITLE_PREFIX = re.compile(
-    r"^\s*(?:(?:update|updated)\s*\d*\s*[-:–—]?|\(?\s*(?:lead|\d+(?:st|nd|rd|th)\s+ld|urgent|"
-    r"recasts?|adds?)\s*\)?|live\s*[:\-–—]|exclusive\s*[:\-–—]|breaking(?:\s+news)?\s*[:\-–—]|"
+    r"^\s*(?:(?:updated|update)(?:\s*\d+)?\s*[-:–—]|(?:updated|update)\s*\d+\s+|"
+    r"\(\s*(?:lead|\d+(?:st|nd|rd|th)\s+ld|urgent|recasts?|adds?)\s*\)|"
+    r"(?:lead|urgent)\s*[:\-–—]|live\s*[:\-–—]|exclusive\s*[:\-–—]|breaking(?:\s+news)?\s*[:\-–—]|"
     r"watch\s*[:\-–—]|analysis\s*[:\-–—]|opinion\s*[:|\-–—]|explainer\s*[:\-–—])\s*",
     re.IGNORECASE)
 _PIPE = re.compile(r"\s*\|\s*")
@@ -204,10 +215,12 @@ def normalize_title(title: str, outlet: str | None = None) -> str:
         return bool(outlet_key and key == outlet_key) or (
             len(key.split()) <= 4 and bool(_OUTLETISH.search(segment)))
 
-    # "Headline | Outlet | Section": the headline is the longest part
+    # "Headline | Outlet | Section": drop the outlet's own segments first, then the headline is
+    # the longest part left
     parts = [p for p in _PIPE.split(text) if p.strip()]
     if len(parts) > 1:
-        text = max(parts, key=len)
+        kept = [p for p in parts if not is_outlet(p)] or parts
+        text = max(kept, key=len)
     # "Headline - Outlet" / "Outlet - Headline": drop an end segment only when it names an outlet
     # ("Kim - Putin summit" keeps both sides)
     parts = _DASH.split(text)

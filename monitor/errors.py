@@ -3,6 +3,7 @@
     MonitorError                 exit code 1 unless a subclass says otherwise
     ├── ConfigError              exit code 2: invalid config or usage; names the key (and line)
     ├── LockError                another process holds a lock we need
+    ├── StateError               the database cannot be opened or created (corrupt, bad path)
     ├── CorpusError              the corpus directory cannot be read or appended to
     ├── FetchError               one HTTP request failed (timeout, status, size cap, redirects, scheme)
     ├── ParseError               a fetched document is not a feed we can read
@@ -29,6 +30,10 @@ class ConfigError(MonitorError):
 
 
 class LockError(MonitorError):
+    pass
+
+
+class StateError(MonitorError):
     pass
 
 

@@ -29,7 +29,7 @@ from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
 from monitor.dedup import (MIN_WORDS, Fingerprint, canonical_url, fingerprint, is_near_duplicate,
                            normalize_title, same_site, similarity, site_of, story_id)
-from monitor.errors import ExtractError, FetchError, MonitorError, ParseError
+from monitor.errors import CorpusError, ExtractError, FetchError, MonitorError, ParseError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
 from monitor.parse import parse_feed
@@ -271,7 +271,7 @@ class Pipeline:
     def _known(self, canonical: str, feed_id: int, entry: Entry) -> bool:
         """A story already in the corpus under this URL: record where it was seen again."""
         story = self.state.story_by_url(canonical) or self.state.story(story_id(canonical))
-        if not story:
+        if not story or story["status"] != "committed":   # a pending append is not a story yet
             return False
         now = self.clock()
         self.state.add_sighting(story["id"], feed_id, entry.link, entry.key, now)
@@ -361,7 +361,11 @@ class Pipeline:
                 "text_source": story.article.source, "text_note": story.article.note or None,
                 "text_method": story.article.method or None,
                 "created_at": iso(now)})
-            self.corpus.write(name, story.title, story.article.paragraphs)
+            try:
+                self.corpus.write(name, story.title, story.article.paragraphs)
+            except CorpusError:   # e.g. a full disk: forget the journal entry, retry next poll
+                self.state.resolve_pending(story.id, file_exists=False)
+                raise
             self._known_files.add(name)
             fp = story.fingerprint
             self.state.commit_story(
@@ -385,7 +389,8 @@ class Pipeline:
             self.state.add_external(on_disk.name, on_disk.number, story.id,
                                     self.corpus.title_of(on_disk.name), now)
             return story.id, f"same URL as {on_disk.name}"
-        if self.state.story(story.id):
+        row = self.state.story(story.id)
+        if row and row["status"] == "committed":
             return story.id, "same URL"
         when = story.entry.published or now
         if len(story.title_key.split()) >= TITLE_MIN_WORDS:

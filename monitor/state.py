@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from monitor.errors import LockError
+from monitor.errors import LockError, StateError
 
 migrations = Migrations("monitor")
 
@@ -154,16 +154,27 @@ class State:
     def __init__(self, path: Path | str | None):
         self.path = Path(path) if path is not None else None
         self._daemon_fd: int | None = None
-        if path is None:
-            self.db = Database(memory=True)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # timeout: wait for another process's write instead of failing at once
-            self.db = Database(sqlite3.connect(str(path), timeout=30))
-            _enable_wal(self.db)
-            self.db.execute("PRAGMA synchronous=NORMAL")
-        with self.tx():   # two processes starting at once: one migrates, the other waits
-            migrations.apply(self.db)
+        try:
+            if path is None:
+                self.db = Database(memory=True)
+            else:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # timeout: wait for another process's write instead of failing at once
+                self.db = Database(sqlite3.connect(str(path), timeout=30))
+                _enable_wal(self.db)
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            with self.tx():   # two processes starting at once: one migrates, the other waits
+                migrations.apply(self.db)
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise LockError(f"the database {path} is locked by another process (waited "
+                                "30 s); try again later") from e
+            raise StateError(f"cannot open the database {path}: {e}") from e
+        except sqlite3.DatabaseError as e:
+            raise StateError(f"the database {path} is not a usable SQLite database ({e}); move "
+                             "it aside to start a new one (the corpus files are not affected)") from e
+        except OSError as e:
+            raise StateError(f"cannot create the database {path}: {e}") from e
 
     def close(self) -> None:
         if self._daemon_fd is not None:

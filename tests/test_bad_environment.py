@@ -217,15 +217,6 @@ def test_full_disk_is_reported_and_a_later_poll_appends_the_stories(server, corp
     check(corpus, db, by_url, complete=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a failed corpus write is left half done until the next start-up. (1) monitor/corpus.py "
-    "Corpus.write unlinks its temp file only around os.link: when os.write or os.fsync fails "
-    "(ENOSPC, EIO) the '.monitor-tmp-<pid>-NNN_<id>.txt' file stays in the corpus (partial data "
-    "included). (2) monitor/pipeline.py Pipeline._write has journalled a 'pending' stories row "
-    "(State.begin_story) before Corpus.write raises, and nothing removes it. Fix: in "
-    "Corpus.write, unlink tmp in an except/finally around the whole write (and try to remove it "
-    "if the link succeeded); in Pipeline._write, on CorpusError after begin_story, delete the "
-    "pending row (e.g. state.resolve_pending(story.id, file_exists=False)) before re-raising."))
 @pytest.mark.parametrize("mode", ["first", "partial"])
 def test_full_disk_leaves_no_temp_file_and_no_pending_row(server, corpus, tmp_path, mode):
     url, _ = publish(server, 2, f"half-{mode}")
@@ -235,14 +226,6 @@ def test_full_disk_leaves_no_temp_file_and_no_pending_row(server, corpus, tmp_pa
     assert pending(tmp_path / "state.db") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: in the daemon a full disk loses the story for good. After the failed write the "
-    "'pending' row stays (see the xfail above); the next poll in the same process finds it "
-    "through State.story(story_id) in Pipeline._known (and _already_there), records the entry as "
-    "'duplicate' of 'same URL as NNN_<id>.txt' — a file that does not exist — and the entry is "
-    "'seen' ever after, so the story is never appended (not even after a restart, whose recover() "
-    "drops the pending row but not the entry). Fix: forget the pending row when the write fails "
-    "(Pipeline._write), and let _known/_already_there match committed stories only."))
 def test_full_disk_in_the_daemon_does_not_lose_the_story(server, corpus, tmp_path):
     url, by_url = publish(server, 1, "daemon")
     config = write_config(tmp_path, [{"url": url, "interval": "2s"}])
@@ -297,13 +280,6 @@ def _garbage_after_header(tmp_path: Path, db: Path, config: Path) -> None:
     db.write_bytes(bytes(data))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/state.py State.__init__ does not catch sqlite3.DatabaseError: a database file "
-    "that is not SQLite ('file is not a database') or is damaged ('database disk image is "
-    "malformed') ends the command with a Python traceback (from _enable_wal's PRAGMA "
-    "journal_mode), and the message does not name the file. Fix: wrap opening, _enable_wal and "
-    "migrations in try/except sqlite3.DatabaseError -> MonitorError(f'database {path}: {e}; "
-    "restore it from a backup or move it away to start afresh')."))
 @pytest.mark.parametrize("damage", [_random_bytes, _truncated, _garbage_after_header],
                          ids=["random bytes", "truncated", "garbage after the header"])
 def test_corrupt_database_is_named_in_one_line_and_left_alone(server, corpus, tmp_path, damage):
@@ -355,14 +331,6 @@ def test_locked_database_is_waited_for_then_the_poll_succeeds(server, corpus, tm
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a database locked for longer than the busy timeout ends the command with a traceback: "
-    "sqlite3.OperationalError 'database is locked' from State.tx's BEGIN IMMEDIATE in "
-    "State.__init__ (monitor/state.py) is not a MonitorError, and does not name the file. "
-    "Measured here: the 30 s timeout lets SQLite wait ~55 s before it gives up (its busy handler "
-    "overshoots: 5 s -> 9.4 s on this machine). Fix: catch sqlite3.OperationalError whose text "
-    "contains 'locked' in State (and in State.tx) -> LockError(f'database {path} is locked by "
-    "another process (waited 30 s)')."))
 def test_locked_database_beyond_the_busy_timeout_fails_in_one_line(server, corpus, tmp_path):
     url, _ = publish(server, 1, "locked-long")
     config = write_config(tmp_path, [url])
@@ -382,13 +350,6 @@ def test_locked_database_beyond_the_busy_timeout_fails_in_one_line(server, corpu
     assert snapshot(corpus) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/state.py State.__init__ lets OSError from Path.mkdir (database under a regular "
-    "file: FileExistsError/NotADirectoryError; under /proc: FileNotFoundError) and "
-    "sqlite3.OperationalError from sqlite3.connect (the path is a directory: 'unable to open "
-    "database file') escape as tracebacks, without naming the database path. Fix: catch "
-    "(OSError, sqlite3.Error) around mkdir/connect -> MonitorError(f'cannot open database "
-    "{path}: {e}')."))
 @pytest.mark.parametrize("where", ["under a regular file", "a directory", "under /proc"])
 def test_database_path_that_cannot_be_created(server, corpus, tmp_path, where):
     url, _ = publish(server, 1, "dbpath")

@@ -192,13 +192,6 @@ def test_entity_declarations_never_raise_other_errors_nor_expand(data):
         assert "root:" not in e.title + e.summary + e.content
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/parse.py parse_feed lets feedparser's loose parser crash on a character "
-    "reference to a surrogate or beyond U+10FFFF (&#xD800; -> UnicodeEncodeError, &#x110000; -> "
-    "ValueError from feedparser/mixin.py handle_charref): not a ParseError, so one such byte "
-    "sequence makes the whole feed fail as an 'internal' error (with a logged traceback) on every "
-    "poll. Fix: wrap feedparser.parse in try/except Exception -> ParseError, or replace such "
-    "references with U+FFFD before parsing."))
 @FAST
 @given(feed_documents(fields=st.lists(FRAGMENT | st.one_of(
     st.integers(0xD800, 0xDFFF), st.integers(0x110000, 0x7FFFFFFF)).map(lambda n: f"&#x{n:X};"),
@@ -212,12 +205,6 @@ def test_out_of_range_character_references_give_a_parse_error_at_worst(doc):
     parse_or_parse_error(*doc)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/parse.py _entry keeps control characters in Entry.title: only whitespace is "
-    "collapsed, so NUL, ESC, DEL and C1 controls from a malformed feed (raw, or as &#0;/&#1;/"
-    "&#127; references) reach entries.title, stories.title, the log lines and the digest "
-    "(corpus.clean_line strips them only from the file). Fix: in _entry, title = ' '.join("
-    "corpus._CONTROL-like regex.sub(' ', plain(...)).split()) — or strip category Cc in plain()."))
 @FAST
 @given(feed_documents())
 @example((b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
@@ -317,12 +304,6 @@ def test_canonical_url_is_idempotent_and_normalised(u, extra):
     assert story_id(canonical_url(c)) == story_id(c)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/dedup.py normalize_escapes (used by canonical_url) is not idempotent on a path "
-    "with a stray '%': decoding '%41' in '%%41a1' yields '%Aa1', which contains a new escape "
-    "'%Aa' that the next call upper-cases to '%AA1' — so canonical_url(canonical_url(u)) != "
-    "canonical_url(u). Fix: first encode every '%' not followed by two hex digits as '%25' "
-    "(RFC 3986: a bare '%' is not allowed), then decode unreserved escapes."))
 @QUICK
 @given(urls(), st.lists(st.sampled_from(["%", "%%", "%4", "%g1", "%41a1", "%%41"]), min_size=1,
                         max_size=3))
@@ -336,14 +317,6 @@ def test_canonical_url_is_idempotent_on_stray_percent_signs(u, junk):
     assert canonical_url(c) == c
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/dedup.py canonical_url (and site_of, and extract.canonical_link's urljoin) "
-    "raise ValueError from urllib.parse.urlsplit on a malformed netloc ('http://[::1/' -> "
-    "'Invalid IPv6 URL'; 'http://a\\uff03b/' -> 'contains invalid characters under NFKC "
-    "normalization'). Undocumented. Reachable: a page whose <link rel=canonical> is "
-    "'http://[oops/' makes extract_article raise ValueError (not ExtractError), so the entry fails "
-    "on every poll instead of falling back to the feed's text. Fix: catch ValueError in "
-    "canonical_url/site_of (return the stripped input or '') and in canonical_link (return None)."))
 @QUICK
 @given(st.one_of(st.text(), st.text().map(lambda s: "http://" + s),
                  st.text().map(lambda s: "https://[" + s)))
@@ -368,7 +341,7 @@ PLAIN_WORDS = ["Putin", "Kim", "meets", "Pyongyang", "Moscow", "troops", "treaty
 HEADLINE = st.lists(st.sampled_from(PLAIN_WORDS), min_size=1, max_size=12)
 PREFIXES = ["UPDATE 2-", "UPDATE 1-", "Update 3 - ", "LIVE: ", "Live - ",
             "EXCLUSIVE: ", "Exclusive-", "EXCLUSIVE - ", "(LEAD) ", "(2nd LD) ", "BREAKING: ",
-            "Breaking News: ", "WATCH: ", "Analysis: ", "Opinion | ", "Explainer: ", "URGENT "]
+            "Breaking News: ", "WATCH: ", "Analysis: ", "Opinion | ", "Explainer: ", "URGENT: ", "(URGENT) "]
 OUTLETS = ["Reuters", "BBC News", "The Moscow Times", "NK News", "Yonhap", "Al Jazeera", "TASS",
            "The Guardian", "DW", "nknews.org", "Daily NK", "Korea Herald"]
 PREFIX_STEMS = re.compile(r"^(?:upd|lead|urgent|recast|add|live|exclusive|breaking|watch|analysis|"
@@ -426,15 +399,6 @@ def test_outlet_suffixes_and_prefixes_are_stripped(ws, outlet, sep, pass_outlet)
     assert normalize_title(f"UPDATE 2-{headline} | {outlet}", given_outlet) == key_of(ws)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/dedup.py _TITLE_PREFIX has no word boundary after its alternatives and makes "
-    "the parentheses of '(LEAD)' etc. optional, so ordinary first words lose their start: "
-    "'Address by Putin' -> 'ress by putin', 'Additional troops' -> 'itional troops', 'Leadership "
-    "talks' -> 'ership talks', 'Updates on' -> 's on', 'Urgently' -> 'ly'; whole words such as "
-    "'Lead', 'Urgent', 'Update' without a separator are dropped; and the prefix it lists itself, "
-    "'UPDATED: Putin ...', becomes 'd putin ...' ('update' is tried before 'updated'). Fix: "
-    "(?:updated|update), add (?!\\w) after each word alternative, and require the parentheses "
-    "(or a separator) for lead/urgent/adds/recasts."))
 @QUICK
 @given(st.sampled_from(["Address", "Additional", "Adding", "Leadership", "Leaders", "Updates",
                         "Urgently", "Recasting", "Livestock", "Explainers", "Watchdog",
@@ -447,12 +411,6 @@ def test_prefixes_are_whole_words(first, ws):
     assert normalize_title(f"{first} {' '.join(ws)}").split()[0] == first.casefold()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/dedup.py normalize_title picks the longest '|' segment before it looks at the "
-    "outlet it was given, so a short headline with a longer outlet name ('Kim visits Moscow | The "
-    "Moscow Times - Independent News') gets the outlet's name as its key: every short headline of "
-    "that outlet then shares one title_key. Fix: drop segments equal to the given outlet (or "
-    "outlet-ish) before choosing the longest."))
 @QUICK
 @given(st.lists(st.sampled_from(PLAIN_WORDS), min_size=1, max_size=3), st.sampled_from(
     ["The Moscow Times Independent News From Russia", "Yonhap News Agency English Edition",
@@ -551,12 +509,6 @@ def test_clean_line_is_idempotent(text):
     assert clean_line(once) == once
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (low severity): monitor/corpus.py clean_line keeps lone surrogates, so render(...) "
-    "returns text that Corpus.write cannot encode: it raises UnicodeEncodeError (not CorpusError, "
-    "and outside write()'s OSError handling). No known path delivers a surrogate today "
-    "(feedparser crashes on &#xD800; first, see above), so this is defensive. Fix: in clean_line, "
-    "replace [\\ud800-\\udfff] with U+FFFD (text.encode('utf-8', 'replace').decode())."))
 @QUICK
 @given(TITLES, st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF))
 @example("Putin meets Kim", "\ud800")
@@ -565,11 +517,6 @@ def test_render_of_lone_surrogates_is_valid_utf8(title, surrogate):
     assert text.encode("utf-8").decode("utf-8") == text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (low severity): monitor/corpus.py clean_line normalises to NFC *before* removing soft "
-    "hyphens and control characters, so a removal can leave a decomposed sequence: "
-    "clean_line('e\\u00ad\\u0301') == 'e\\u0301', not NFC (its docstring promises NFC) and not "
-    "idempotent with respect to normalisation. Fix: apply unicodedata.normalize('NFC', ...) last."))
 @QUICK
 @given(TITLES)
 @example("Pok\u00e9mon Cafe\u00ad\u0301")
@@ -599,15 +546,6 @@ def test_story_id_is_deterministic_16_lower_hex(canonical):
 # =============================================================================================
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: monitor/parse.py defuse is quadratic once a document contains '<!ENTITY' anywhere: "
-    "_DOCTYPE_SUBSET (rb'<!DOCTYPE[^>\\[]*\\[.*?\\]\\s*>') rescans to the end of the document from "
-    "every '<!DOCTYPE' that has no closing ']>'. Measured: 52 KB -> 2.7 s, 208 KB -> 44 s "
-    "('<!DOCTYPE' repeated without '[': 144 KB -> 13 s); a 10 MB feed (the default cap) "
-    "would keep a worker thread busy for about a day, and the "
-    "daemon's poll never finishes. Fix: drop every DOCTYPE (or everything before the root "
-    "element) with a linear scan, e.g. find '<!DOCTYPE' then the first ']>' or '>' after it "
-    "with str.find, instead of a backtracking regex."))
 @pytest.mark.timeout(60)
 def test_hostile_doctype_soup_is_handled_in_linear_time():
     """One '<!ENTITY' and 200 KB of unterminated DOCTYPEs: answered (ParseError or a feed) in
