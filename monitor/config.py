@@ -46,6 +46,7 @@ class Limits:
     feed_bytes: int = 10 * 1024**2
     page_bytes: int = 5 * 1024**2
     max_redirects: int = 5
+    max_items: int = 1000            # entries handled per feed per poll (the first ones)
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,8 @@ TOP_KEYS = {"corpus_dir": True, "database": True, "feeds": True, "interval": Fal
 TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False}
 FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}
 TIMEOUT_KEYS = {"connect": False, "read": False, "total": False}
-LIMIT_KEYS = {"feed_bytes": False, "page_bytes": False, "max_redirects": False}
+LIMIT_KEYS = {"feed_bytes": False, "page_bytes": False, "max_redirects": False,
+              "max_items": False}
 DIGEST_KEYS = {"to": False, "from": False, "smtp": False, "time": False, "timezone": False,
                "outbox": False, "title": False, "send_empty": False}
 SMTP_KEYS = {"host": True, "port": False, "security": False, "username": False,
@@ -322,6 +324,7 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
             feed_bytes=ld.typed(lm, "feed_bytes", "limits.feed_bytes", parse_size, limits.feed_bytes),
             page_bytes=ld.typed(lm, "page_bytes", "limits.page_bytes", parse_size, limits.page_bytes),
             max_redirects=ld.typed(lm, "max_redirects", "limits.max_redirects", _int(0, 20), 5),
+            max_items=ld.typed(lm, "max_items", "limits.max_items", _int(1, 100_000), 1000),
         )
     feeds = _feeds(ld, top.get("feeds"))
     topic = _topic(ld, top.get("topic"))

@@ -213,9 +213,15 @@ class Pipeline:
     async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed) -> _Counts:
         counts = _Counts([])
         outlet = fc.name or parsed.title or None
+        entries = parsed.entries
+        cap = self.config.limits.max_items
+        if len(entries) > cap:   # a feed of 20,000 items would hold the poll for minutes
+            log.warning("feed %s has %d entries: only the first %d are handled "
+                        "(limits.max_items)", fc.url, len(entries), cap)
+            entries = entries[:cap]
         results = await asyncio.gather(
-            *(self._entry(feed_id, fc, outlet, e) for e in parsed.entries), return_exceptions=True)
-        for entry, r in zip(parsed.entries, results):
+            *(self._entry(feed_id, fc, outlet, e) for e in entries), return_exceptions=True)
+        for entry, r in zip(entries, results):
             if isinstance(r, BaseException):
                 if isinstance(r, asyncio.CancelledError):
                     raise r
