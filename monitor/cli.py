@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", parents=[common], help="one story with its provenance")
     sh.add_argument("story", metavar="FILE_OR_ID")
     sh.add_argument("--json", action="store_true", help="print JSON on standard output")
+    se = sub.add_parser("search", parents=[common], help="full-text search of titles and texts")
+    se.add_argument("query", metavar="QUERY")
+    se.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    se.add_argument("--json", action="store_true", help="print a JSON array on standard output")
+    sub.add_parser("status", parents=[common],
+                   help="corpus size and growth, feeds at a glance, last poll, next digest")
     ex = sub.add_parser("export", parents=[common],
                         help="the whole corpus with metadata, as JSON lines or CSV")
     ex.add_argument("--format", choices=["jsonl", "csv"], required=True)
@@ -438,6 +444,59 @@ def cmd_show(config, args) -> int:
     return 0
 
 
+def cmd_search(config, args) -> int:
+    from monitor.app import App
+    from monitor.catalog import search
+
+    app = App(config)
+    try:
+        rows = search(app.state, args.query, max(1, args.limit))
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    if not rows:
+        print(f"nothing found for {args.query!r}")
+    for r in rows:
+        print(f"{r['file_name']}  {r['title']}")
+        print(f"    {' '.join((r['snippet'] or '').split())}")
+    return 0
+
+
+def cmd_status(config, args) -> int:
+    from monitor.app import App
+    from monitor.catalog import growth, spark
+
+    app = App(config)
+    try:
+        now = app.clock()
+        files = app.corpus.scan()
+        days = growth(app.state, now)
+        rows = app.feed_rows()
+        last_poll = max((r["last_polled"] for r in rows if r["last_polled"]), default=None)
+        next_digest = _digest_when(app)
+        queued = len(app.state.undigested())
+    finally:
+        app.close()
+    enabled = [r for r in rows if r["enabled"]]
+    failing = sum(1 for r in enabled if r["consecutive_failures"] and not r["gone"])
+    gone = sum(1 for r in enabled if r["gone"])
+    silent = sum(1 for r in enabled if r["silent"] and not r["consecutive_failures"])
+    ok = len(enabled) - failing - gone - silent
+    added = sum(n for _, n in days)
+    print(f"corpus: {len(files)} stories in {config.corpus_dir}; {added} added in the last "
+          f"30 days")
+    print(f"  per day {days[0][0]} … {days[-1][0]}: {spark([n for _, n in days])}  "
+          f"(max {max(n for _, n in days)})")
+    print(f"feeds: {len(enabled)} enabled — {ok} ok, {failing} failing, {silent} silent, "
+          f"{gone} gone" + (f"; {len(rows) - len(enabled)} disabled" if len(rows) > len(enabled)
+                            else ""))
+    print(f"last poll: {_short_time(last_poll)}")
+    print(f"next digest: {next_digest}; {queued} stories waiting for it")
+    return 0
+
+
 def cmd_export(config, args) -> int:
     import os
     import tempfile
@@ -626,5 +685,6 @@ def cmd_export_opml(config, args) -> int:
 COMMANDS = {"check": cmd_check, "poll": cmd_poll, "run": cmd_run, "feeds": cmd_feeds,
             "digest": cmd_digest, "dedup": cmd_dedup, "why": cmd_why, "topic": cmd_topic,
             "stories": cmd_stories, "show": cmd_show, "export": cmd_export,
+            "search": cmd_search, "status": cmd_status,
             "add": cmd_add, "remove": cmd_remove, "import-opml": cmd_import_opml,
             "export-opml": cmd_export_opml}

@@ -139,3 +139,24 @@ def test_stories_show_and_export_list_what_was_collected(server, corpus, tmp_pat
     assert run_cli(config, "export", "--format", "csv", "-o", str(out)).returncode == 0
     table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(table) == 5 and {t["file_name"] for t in table} == {e["file_name"] for e in exported}
+
+
+def test_search_and_status(server, corpus, tmp_path):
+    config = write_config(tmp_path, [serve(server)])
+    assert run_cli(config, "poll").returncode == 0
+    # Russian inflection and Korean particles: words match as prefixes
+    hits = json.loads(run_cli(config, "search", "Владивосток выставка", "--json").stdout)
+    assert [h["title"] for h in hits] == [DIGEST_STORIES["ru_story"]["title"]]
+    assert "[" in hits[0]["snippet"]
+    hits = json.loads(run_cli(config, "search", "보건 협정", "--json").stdout)
+    assert [h["title"] for h in hits] == [DIGEST_STORIES["ko_story"]["title"]]
+    r = run_cli(config, "search", "Tumen bridge")
+    assert DIGEST_STORIES["bridge"]["title"] in r.stdout
+    assert "nothing found" in run_cli(config, "search", "zzyzx").stdout
+    assert json.loads(run_cli(config, "search", "\"", "--json").stdout) == []
+
+    r = run_cli(config, "status")
+    assert r.returncode == 0, r.stderr
+    assert "corpus: 5 stories" in r.stdout and "3 added in the last 30 days" in r.stdout
+    assert "feeds: 1 enabled — 1 ok, 0 failing" in r.stdout
+    assert "next digest" in r.stdout and "3 stories waiting" in r.stdout
