@@ -43,3 +43,18 @@ def test_every_table_is_documented():
             assert f"| `{table}` |" in README, table
             for column in state.db[table].columns_dict:
                 assert f"`{column}`" in README, f"{table}.{column}"
+
+
+def test_every_command_option_is_documented():
+    import argparse
+
+    from monitor.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            if longs and longs[0] not in ("--help",) and longs[0] not in README:
+                missing.append(f"{name} {longs[0]}")
+    assert not missing, missing
