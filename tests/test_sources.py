@@ -562,3 +562,37 @@ def test_feed_links_resolves_hrefs_and_ignores_other_links():
            "</head><body></body></html>")
     assert feed_links(doc, "https://site.example/") == [
         "https://site.example/news/rss.xml?a=1&b=2", "https://cdn.example/atom"]
+
+
+REAL_PAGE = (Path(os.environ.get("MONITOR_SHARED") or ROOT.parent / "shared") / "fixtures" / "real"
+             / "articles" / "html"
+             / "1ace8c85aaee21b9d4505eca506d50c4721c29db62848b567a9703bfe0583892.html.gz")
+
+
+@pytest.mark.skipif(not REAL_PAGE.is_file(), reason="../shared/fixtures/real is not present")
+def test_discovery_on_a_real_news_page(server, tmp_path, monitor):
+    """A real article page (TechCrunch, 2019) with three <link rel=alternate> RSS feeds. Its
+    feed URLs point to the public site: they are rewritten to this test server, so nothing
+    leaves 127.0.0.1; the page is otherwise served as it was saved."""
+    import gzip
+
+    page_html = gzip.decompress(REAL_PAGE.read_bytes()).decode("utf-8", "replace")
+    targets = {"https://techcrunch.com/feed/": "/tc/feed/",
+               "https://techcrunch.com/comments/feed/": "/tc/comments/feed/",
+               "https://techcrunch.com/2019/11/18/new-york-state-attorney-general-reportedly-"
+               "investigating-wework/feed/": "/tc/article/feed/"}
+    for public, local in targets.items():
+        assert f'href="{public}"' in page_html
+        page_html = page_html.replace(f'href="{public}"', f'href="{server.url(local)}"')
+    server.add("/tc/feed/", rss(items(5, "TC"), title="TechCrunch"))
+    server.add("/tc/comments/feed/", rss(items(2, "Comment"), title="Comments on TechCrunch"))
+    server.add("/tc/article/feed/", rss(items(1, "Reply"), title="Comments on the article"))
+    site = server.add("/2019/11/18/wework/", page_html, content_type=HTML)
+    config = write_config(tmp_path, [])
+
+    r = monitor(config, "add", site)
+    assert r.returncode == 1 and "3 feeds found" in r.stdout, r.stdout + r.stderr
+    assert "TechCrunch — " + server.url("/tc/feed/") + " (5 items)" in r.stdout
+    r = monitor(config, "add", site, "--pick", "1")
+    assert r.returncode == 0, r.stderr
+    assert feeds_of(config) == [{"url": server.url("/tc/feed/"), "name": "TechCrunch"}]
