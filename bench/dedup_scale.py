@@ -229,7 +229,8 @@ def fast_fingerprint(tokens: list[str]) -> dedup.Fingerprint:
         (int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
          for g in grams), dtype=np.uint64, count=len(grams))
     with np.errstate(over="ignore"):
-        mixed = (hashes[None, :] * dedup._A[:, None] + dedup._B[:, None]) >> np.uint64(32)
+        _, a, b = dedup._numpy()
+        mixed = (hashes[None, :] * a[:, None] + b[:, None]) >> np.uint64(32)
     return dedup.Fingerprint(signature=mixed.min(axis=1).astype("<u4").tobytes(),
                              words=len(tokens))
 

@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from monitor import render
 from monitor.config import Config, FeedConfig
 from monitor.corpus import Corpus
-from monitor.deliver import deliver
 from monitor.digest import Digest, build, digest_due, feed_problems, latest_slot, next_slot
 from monitor.errors import DeliveryError, LockError
 from monitor.fetch import Fetcher
@@ -135,6 +133,9 @@ class App:
                 if slot is not None:
                     self.state.record_digest(dict(row, status="empty"))
                 return DigestOutcome("empty", digest)
+            from monitor import render               # Jinja2 and smtplib: only when sending
+            from monitor.deliver import deliver
+
             msg = render.message(digest, cfg.sender, cfg.to, now)
             row["message_id"] = msg["Message-ID"]
             name = f"{digest.local_end:%Y-%m-%d}_{digest.key}"

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import numpy as np
+import functools
 
 # Query parameters that only track the click, never select the content. Lower-cased.
 # utm_*: Google Analytics; at_*: BBC/AT Internet; ns_*: comScore (BBC); the rest are named in
@@ -116,9 +116,20 @@ PERMUTATIONS = 126
 ROWS = 3                 # values per LSH band
 BANDS = PERMUTATIONS // ROWS
 SHORT_WORDS = 50         # texts shorter than this need a stricter match
-_RNG = np.random.default_rng(20261125)   # fixed: signatures are persisted, they must not change
-_A = _RNG.integers(1, 2**63, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
-_B = _RNG.integers(0, 2**63, size=PERMUTATIONS, dtype=np.uint64)
+
+
+@functools.cache
+def _numpy():
+    """numpy and the hash parameters, on first use: importing numpy costs about half a second,
+    and most commands (check, feeds, digest, why, ...) never compute a signature."""
+    import numpy as np
+
+    rng = np.random.default_rng(20261125)   # fixed: signatures are persisted, they must not change
+    a = rng.integers(1, 2**63, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=PERMUTATIONS, dtype=np.uint64)
+    return np, a, b
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -145,6 +156,7 @@ def fingerprint(text: str) -> Fingerprint:
     tokens = words(text)
     k = SHINGLE if len(tokens) >= SHINGLE else 1
     grams = {" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)} or {""}
+    np, _A, _B = _numpy()
     hashes = np.fromiter(
         (int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
          for g in grams), dtype=np.uint64, count=len(grams))
@@ -157,6 +169,7 @@ def fingerprint(text: str) -> Fingerprint:
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of two signatures."""
+    np = _numpy()[0]
     x = np.frombuffer(a, dtype="<u4")
     y = np.frombuffer(b, dtype="<u4")
     return float(np.count_nonzero(x == y)) / len(x)
