@@ -36,7 +36,7 @@ NAME_RE = re.compile(r"^\d{3,}_[0-9a-f]{16}\.txt$")
 TEMP_PREFIX = ".monitor-tmp-"
 TITLE_RU = "Путин и Ким Чен Ын подписали договор в Пхеньяне"
 RSS_LIMIT_KB = 300 * 1024          # ru_maxrss is in KiB on Linux
-WALL_LIMIT = 60.0
+WALL_LIMIT = 90.0      # the trickle alone takes timeouts.total (20 s); parsing 6 MB about as much
 BIG_ITEMS = 20_000
 
 # An on-topic title that is dirty in every way a feed can make it dirty: markup (escaped in the
@@ -254,7 +254,10 @@ def test_one_poll_against_a_hostile_web(server, corpus, tmp_path):
 
     assert 23 <= len(feeds) <= 26
     config = write_config(tmp_path, feeds,
-                          timeouts={"connect": "2s", "read": "3s", "total": "8s"},
+                          # total 20 s: the trickle is cut then; shorter, and on a loaded 2-core
+                          # machine a good page could time out while the 6 MB feed is parsed
+                          # (feedparser holds the GIL; seen once in a clean-clone run)
+                          timeouts={"connect": "5s", "read": "10s", "total": "20s"},
                           limits={"feed_bytes": "10MB", "page_bytes": "2MB", "max_redirects": 5})
 
     code, stdout, stderr, wall, maxrss_kb = poll_measured(config, tmp_path)
