@@ -48,6 +48,12 @@ class App:
     def close(self) -> None:
         self.state.close()
 
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def enabled_feeds(self) -> list[FeedConfig]:
         return [f for f in self.config.feeds if f.enabled]
 

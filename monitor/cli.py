@@ -158,8 +158,7 @@ def cmd_check(config, args) -> int:
 def cmd_poll(config, args) -> int:
     from monitor.app import App
 
-    app = App(config)
-    try:
+    with App(config) as app:
         progress = _Progress(len(app.pollable_feeds())) if sys.stderr.isatty() else None
         started = time.monotonic()
         outcomes = asyncio.run(app.poll(progress=progress))
@@ -170,8 +169,6 @@ def cmd_poll(config, args) -> int:
                 print(f"FAILED {o.feed_url}: {o.error}", file=sys.stderr)
         print(summary(outcomes, time.monotonic() - started))
         return 0
-    finally:
-        app.close()
 
 
 def summary(outcomes: list[FeedOutcome], seconds: float | None) -> str:
@@ -261,11 +258,8 @@ def _digest_when(app) -> str:
 def cmd_feeds(config, args) -> int:
     from monitor.app import App
 
-    app = App(config)
-    try:
+    with App(config) as app:
         rows = app.feed_rows()
-    finally:
-        app.close()
     header = ("STATE", "LAST SUCCESS", "FAILS", "NEXT POLL", "KEPT 7D", "FEED", "LAST ERROR")
     table = [header]
     for r in rows:
@@ -295,8 +289,7 @@ def cmd_digest(config, args) -> int:
     from monitor.render import render_html, render_text
 
     preview = args.dry_run or args.html is not None
-    app = App(config)
-    try:
+    with App(config) as app:
         try:
             outcome = asyncio.run(app.send_digest(dry_run=preview))
         except DeliveryError as e:
@@ -304,8 +297,6 @@ def cmd_digest(config, args) -> int:
             raise DeliveryError(f"digest not delivered: {e}; its {queued} "
                                 f"{'story stays' if queued == 1 else 'stories stay'} queued "
                                 "for the next digest") from e
-    finally:
-        app.close()
     d = outcome.digest
     if args.html is not None:
         args.html.write_text(render_html(d), encoding="utf-8")
@@ -346,8 +337,7 @@ def cmd_why(config, args) -> int:
 
     if not args.rejected and not args.subject:
         raise ConfigError("why: give a corpus file name or a URL, or --rejected")
-    app = App(config)
-    try:
+    with App(config) as app:
         if args.rejected:
             rows = rejected(app.state, max(1, args.limit))
             if args.json:
@@ -360,8 +350,6 @@ def cmd_why(config, args) -> int:
                     print("no rejected candidates recorded yet")
             return 0
         e = why(app.state, app.corpus, config.topic, args.subject)
-    finally:
-        app.close()
     if e is None:
         raise MonitorError(f"why: nothing known about {args.subject} (not a corpus file, and no "
                            "feed entry with that link)")
@@ -398,11 +386,8 @@ def cmd_stories(config, args) -> int:
     from monitor.catalog import stories
 
     since = _since(args.since)
-    app = App(config)
-    try:
+    with App(config) as app:
         rows = stories(app.state, since, args.outlet, args.lang, args.limit or None)
-    finally:
-        app.close()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
@@ -417,11 +402,8 @@ def cmd_show(config, args) -> int:
     from monitor.app import App
     from monitor.catalog import show
 
-    app = App(config)
-    try:
+    with App(config) as app:
         item = show(app.state, app.corpus, args.story)
-    finally:
-        app.close()
     if item is None:
         raise MonitorError(f"show: no story {args.story!r} (give a corpus file name, its number "
                            "or its 16-hex id)")
@@ -448,11 +430,8 @@ def cmd_search(config, args) -> int:
     from monitor.app import App
     from monitor.catalog import search
 
-    app = App(config)
-    try:
+    with App(config) as app:
         rows = search(app.state, args.query, max(1, args.limit))
-    finally:
-        app.close()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
@@ -468,8 +447,7 @@ def cmd_status(config, args) -> int:
     from monitor.app import App
     from monitor.catalog import growth, spark
 
-    app = App(config)
-    try:
+    with App(config) as app:
         now = app.clock()
         files = app.corpus.scan()
         days = growth(app.state, now)
@@ -477,8 +455,6 @@ def cmd_status(config, args) -> int:
         last_poll = max((r["last_polled"] for r in rows if r["last_polled"]), default=None)
         next_digest = _digest_when(app)
         queued = len(app.state.undigested())
-    finally:
-        app.close()
     enabled = [r for r in rows if r["enabled"]]
     failing = sum(1 for r in enabled if r["consecutive_failures"] and not r["gone"])
     gone = sum(1 for r in enabled if r["gone"])
@@ -504,8 +480,7 @@ def cmd_export(config, args) -> int:
     from monitor.app import App
     from monitor.catalog import export
 
-    app = App(config)
-    try:
+    with App(config) as app:
         if args.output is None:
             for chunk in export(app.state, app.corpus, args.format):
                 sys.stdout.write(chunk)
@@ -523,8 +498,6 @@ def cmd_export(config, args) -> int:
             raise
         print(f"wrote {target}", file=sys.stderr)
         return 0
-    finally:
-        app.close()
 
 
 def cmd_topic(config, args) -> int:
@@ -536,11 +509,8 @@ def cmd_topic(config, args) -> int:
     from monitor.app import App
     from monitor.explain import replay
 
-    app = App(config)
-    try:
+    with App(config) as app:
         r = replay(app.state, app.corpus, topic, max(1, args.recent))
-    finally:
-        app.close()
     print(f"corpus: {r.corpus_total} stories; {len(r.corpus_dropped)} would not be kept now")
     for name, title, reason in r.corpus_dropped:
         print(f"  - {name}  {title[:70]}  — {reason}")
