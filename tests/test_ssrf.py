@@ -69,6 +69,16 @@ def test_is_public(address, public):
     assert is_public(address) is public
 
 
+def refused(server, url: str) -> FetchError:
+    """Fetch `url` as a link from a public feed; the FetchError it must raise."""
+    async def go():
+        async with fetcher(server) as f:
+            with pytest.raises(FetchError) as e:
+                await f.get(url, max_bytes=10_000, allow_internal=False)
+            return e.value
+    return asyncio.run(go())
+
+
 def secret(server) -> None:
     server.add("/secret", SECRET, content_type="text/plain")
 
@@ -87,14 +97,7 @@ def secret(server) -> None:
 def test_a_link_to_an_internal_address_is_refused_before_connecting(server, link):
     secret(server)
 
-    async def go():
-        async with fetcher(server) as f:
-            with pytest.raises(FetchError) as e:
-                await f.get(link.format(port=server.port), max_bytes=10_000,
-                            allow_internal=False)
-            return e.value
-
-    err = asyncio.run(go())
+    err = refused(server, link.format(port=server.port))
     assert err.kind in ("blocked", "bad_url", "connect"), err
     assert server.count("/secret") == 0
 
@@ -103,14 +106,7 @@ def test_a_redirect_hop_to_an_internal_address_is_refused(server):
     secret(server)
     server.add("/jump", "", status=302, headers={"Location": server.url("/secret")})
 
-    async def go():
-        async with fetcher(server) as f:
-            with pytest.raises(FetchError) as e:
-                await f.get("http://news.public.test/jump", max_bytes=10_000,
-                            allow_internal=False)
-            return e.value
-
-    err = asyncio.run(go())
+    err = refused(server, "http://news.public.test/jump")
     assert err.kind == "blocked" and "127.0.0.1" in str(err)
     assert server.count("/jump") == 1 and server.count("/secret") == 0
 
@@ -119,14 +115,7 @@ def test_the_address_actually_connected_to_is_checked(server):
     """The name resolved to a public address, but the connection went to 127.0.0.1."""
     secret(server)
 
-    async def go():
-        async with fetcher(server) as f:
-            with pytest.raises(FetchError) as e:
-                await f.get("http://rebind.public.test/secret", max_bytes=10_000,
-                            allow_internal=False)
-            return e.value
-
-    err = asyncio.run(go())
+    err = refused(server, "http://rebind.public.test/secret")
     assert err.kind == "blocked" and "connected to 127.0.0.1" in str(err)
 
 
