@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from monitor.catalog import find
 from monitor.classify import Topic, classify, evidence
 from monitor.dedup import canonical_url
 
@@ -47,12 +48,12 @@ def _fields_of_file(text: str) -> dict[str, str]:
 
 
 def why(state, corpus, topic: Topic, subject: str) -> Explanation | None:
-    """Explain one story (by corpus file name) or entry (by URL). None if nothing is known."""
+    """Explain one story (by corpus file name, number or id) or entry (by URL). None if
+    nothing is known."""
     story = None
     if "://" not in subject:
         name = subject.rsplit("/", 1)[-1]
-        rows = list(state.db["stories"].rows_where("file_name = ?", [name], limit=1))
-        story = rows[0] if rows else None
+        story = find(state, name)     # by file name, number or id
         if story is None and (corpus.directory / name).is_file():
             story = {"file_name": name, "text_source": "external", "title": None}
     else:
