@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=0, help="monitor concurrency (0: default)")
     ap.add_argument("--per-host", type=int, default=0, help="monitor per_host (0: its default)")
     ap.add_argument("--gzip", action="store_true", help="farm gzips bodies for gzip clients")
+    ap.add_argument("--mix", choices=["real", "heavy"], default="real",
+                    help="how topical the farm's items are (bench/farm.py MIXES; default real)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--scenarios", default="cold,warm,incremental",
                     help="comma list of cold,warm,incremental")
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         env.pop(k, None)
 
     farm = Farm(args.feeds, args.items, args.hosts, args.latency_ms, gzip_bodies=args.gzip,
-                hard_limit=limit + 60).start()
+                hard_limit=limit + 60, mix=args.mix).start()
     urls = farm.feed_urls()
     print(f"farm: {args.feeds} feeds x {args.items} items on {len(farm.bases)} host(s) "
           f"({', '.join(farm.bases)}), latency {args.latency_ms:g} ms, "
