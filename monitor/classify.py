@@ -62,6 +62,15 @@ class Term:
     side: str           # "a", "b", or "ab" (a term that names both sides, e.g. 북러)
     name: str
     pattern: re.Pattern
+    # A cheap test that `pattern` cannot match, so that `find_terms` runs the (slow,
+    # case-insensitive) pattern only where it might: the case-folded start of each plain
+    # spelling, and the `re:` spellings on their own. Most texts name no term at all.
+    needles: tuple[str, ...] = ()
+    regex_part: re.Pattern | None = None
+
+    def may_occur(self, text: str, folded: str) -> bool:
+        return (any(n in folded for n in self.needles)
+                or bool(self.regex_part and self.regex_part.search(text)))
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,19 @@ def _term(side: str, name: str, spellings: list[str], where: str) -> Term:
         sources = [compile_spelling(s) for s in spellings]
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
-    return Term(side, name, re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE))
+    needles, regexes = [], []
+    for spelling, source in zip(spellings, sources):
+        # A match of a plain spelling's pattern (re.IGNORECASE) contains each of its words (up
+        # to a *) in some case, so the case-folded text contains the longest of them.
+        stem = max((w.rstrip("*") for w in spelling.split()), key=len, default="")
+        if spelling.strip().startswith("re:") or not stem:
+            regexes.append(source)
+        else:
+            needles.append(stem.casefold())
+    return Term(side, name, re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE),
+                tuple(dict.fromkeys(needles)),
+                re.compile("|".join(f"(?:{s})" for s in regexes), re.IGNORECASE)
+                if regexes else None)
 
 
 # -- the default topic: Russia–North Korea -----------------------------------------------------
@@ -230,9 +251,13 @@ def find_terms(text: str, field: str, topic: Topic = DEFAULT_TOPIC) -> list[Matc
     """Every term occurrence in `text`, with its side, field and position."""
     if not text:
         return []
+    folded = text.casefold()
+    terms = [t for t in topic.terms if t.may_occur(text, folded)]
+    if not terms:
+        return []
     excluded = [m.span() for m in topic.exclude.finditer(text)] if topic.exclude else []
     found: list[Match] = []
-    for term in topic.terms:
+    for term in terms:
         for m in term.pattern.finditer(text):
             if m.end() == m.start() or any(s <= m.start() < e for s, e in excluded):
                 continue

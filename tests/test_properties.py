@@ -571,3 +571,36 @@ def test_hostile_doctype_soup_is_handled_in_linear_time():
     finally:
         child.kill()
         child.wait()
+
+
+# -- the topic's cheap pre-check (classify.Term.may_occur) never hides a match ---------------
+
+from dataclasses import replace as _replace   # noqa: E402
+
+from monitor import classify as _classify   # noqa: E402
+
+_SPELLING_PIECES = sorted({w.rstrip("*") for side in _classify.DEFAULT_SIDES.values()
+                           for spellings in side.values() for s in spellings
+                           if not s.startswith("re:") for w in s.split()})
+_ALWAYS = re.compile("")
+
+
+def _ungated(topic):
+    """The same topic with every term's pre-check switched off (it always says 'may occur')."""
+    return _replace(topic, terms=tuple(_replace(t, needles=(), regex_part=_ALWAYS)
+                                       for t in topic.terms))
+
+
+_UNGATED = _ungated(_classify.DEFAULT_TOPIC)
+_piece = (st.sampled_from(_SPELLING_PIECES + ["러", "북", "北", "북과", "러는", "-", "’s", "ß",
+                                              "İ", "ſ", "K"])
+          .flatmap(lambda w: st.sampled_from([w, w.upper(), w.lower(), w.title(), w.swapcase()])))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_piece | st.sampled_from([" ", "  ", "\n", ". ", ",", "a", "1"])
+                | st.text(max_size=3), max_size=24).map("".join),
+       st.sampled_from(["title", "summary", "text"]))
+def test_the_pre_check_finds_exactly_what_the_full_patterns_find(text, field):
+    assert (_classify.find_terms(text, field, _classify.DEFAULT_TOPIC)
+            == _classify.find_terms(text, field, _UNGATED))
