@@ -19,7 +19,9 @@ import re
 from urllib.parse import urljoin
 
 import trafilatura
+from lxml import etree
 from lxml import html as lxml_html
+from trafilatura.utils import load_html
 
 from monitor.errors import ExtractError
 from monitor.models import Article
@@ -135,3 +137,45 @@ def canonical_link(page: bytes | str, url: str) -> str | None:
                 if absolute.startswith(("http://", "https://")):
                     return absolute
     return None
+
+
+# Elements after which trafilatura's text starts a new line.
+BLOCK_TAGS = frozenset("""address article aside blockquote body br dd details dialog div dl dt
+    fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 head header hr html li main nav ol p
+    pre section summary table tbody td tfoot th thead title tr ul""".split())
+
+
+def page_texts(page: bytes | str) -> tuple[str, ...]:
+    """Every piece of text on the page (scripts and navigation included), decoded as trafilatura
+    decodes it, twice: inline elements joined as they stand and block elements on lines of their
+    own, and every element apart. Cheap (one lxml parse, no extraction), and whatever term the
+    extracted article text names, one of these names it too: so a page on which they do not name
+    a side of the topic cannot make its story about the topic, and need not be extracted."""
+    try:
+        tree = load_html(page)
+    except Exception:   # the extraction would fail too: let it say why
+        return ("",)
+    if tree is None:
+        return ("",)
+    joined: list[str] = []
+    apart: list[str] = []
+    for event, el in etree.iterwalk(tree, events=("start", "end")):
+        is_element = isinstance(el.tag, str)   # not a comment or processing instruction
+        if event == "start":
+            if is_element:
+                if el.tag in BLOCK_TAGS:
+                    joined.append("\n")
+                if el.text:
+                    joined.append(el.text)
+                    apart.append(el.text)
+        else:
+            if is_element and el.tag in BLOCK_TAGS:
+                joined.append("\n")
+            if el.tail:
+                joined.append(el.tail)
+                apart.append(el.tail)
+    one = _HYPHEN_JOIN.sub("", _SOFT.sub("", "".join(joined)))
+    return one, _SOFT.sub("", " ".join(apart))
+
+
+_HYPHEN_JOIN = re.compile(r"(?<=[^\W\d_])-[ \t]*\n\s*(?=[^\W\d_])")

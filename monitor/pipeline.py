@@ -4,7 +4,9 @@
       for each entry:
          [entry seen in this feed before? skip] ─▶ [story known by link? add a sighting]
          ─▶ classify(title + feed text) ── names neither side ─▶ rejected, page never fetched
-         ─▶ fetch page ─▶ extract (too short or failed ─▶ the feed's own text, noted)
+         ─▶ fetch page ─▶ [no side the entry lacks named anywhere on the page? rejected,
+                              never extracted] ─▶ extract (too short or failed ─▶ the feed's
+                              own text, noted)
          ─▶ [story known by the page's canonical URL? add a sighting]
          ─▶ classify(title + text) ── not both sides ─▶ rejected
          ─▶ append: under the corpus lock, check identity again, journal, write file, commit
@@ -16,6 +18,7 @@ others. Does not parse, store or talk HTTP itself: it calls the stage modules an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -122,6 +125,33 @@ class _Story:
     site: str
 
 
+@dataclass(frozen=True)
+class _Page:
+    """A fetched page: its article (None when it was not worth extracting) and the topic's sides
+    its text names anywhere (only looked for when the entry lacked a side)."""
+
+    article: Article | None
+    sides: frozenset[str]
+
+
+def _read_page(body: bytes, url: str, title: str, topic: classify_mod.Topic,
+               need: frozenset[str]) -> _Page:
+    """Extract the article, unless the page names none of the sides in `need` anywhere: then
+    its story cannot be about the topic, and the extraction (~36 ms) is skipped. Exclusions
+    ("Russian doll") are ignored here, so the check errs towards extracting."""
+    from monitor.extract import extract_article, page_texts   # trafilatura costs ~1 s to
+    #                                                           import: only when a page is read
+    sides: frozenset[str] = frozenset()
+    if need:
+        for text in page_texts(body):
+            sides |= {m.side for m in classify_mod.find_terms(text, "text", topic)}
+            if need <= sides:
+                break
+        if not need <= sides:
+            return _Page(None, sides)
+    return _Page(extract_article(body, url, title), sides)
+
+
 @dataclass
 class _Counts:
     appended: list[str]
@@ -141,6 +171,7 @@ class Pipeline:
         self.clock = clock
         self._append_lock = asyncio.Lock()
         self._pages: dict[str, asyncio.Task] = {}
+        self._scan_topic = dataclasses.replace(config.topic, exclude=None)
         self._known_files: set[str] | None = None     # corpus files the database knows (loaded once)
 
     # -- polling -------------------------------------------------------------------------------
@@ -255,7 +286,7 @@ class Pipeline:
         if not first.sides:
             self._reject(feed_id, entry, link, first)
             return "rejected"
-        article = await self._article(entry)
+        article = await self._article(entry, first.sides)
         canonical = link
         if article.canonical_url and entry.link and same_site(article.canonical_url, entry.link):
             canonical = canonical_url(article.canonical_url)
@@ -294,35 +325,46 @@ class Pipeline:
             "summary": (entry.summary or "")[:2000],
             "evidence": classify_mod.evidence(verdict, self.config.topic)}, self.clock())
 
-    async def _article(self, entry: Entry) -> Article:
-        """The article text from its page; the feed's own text when that fails or is too short."""
+    async def _article(self, entry: Entry, named: frozenset[str]) -> Article:
+        """The article text from its page; the feed's own text when that fails or is too short,
+        or when the page does not name a side of the topic that the entry (`named`) lacks."""
         note = "the entry has no link"
         if entry.link:
             key = canonical_url(entry.link)
+            # the sides only the page can add (without a title, the page's own title counts,
+            # and that may be in an attribute: extract)
+            need = (self.config.topic.sides - named) if entry.title else frozenset()
             task = self._pages.get(key)
             if task is None:   # two feeds carrying one link share one page fetch
                 task = self._pages[key] = asyncio.ensure_future(
-                    self._page(entry.link, entry.title, entry.feed_url))
+                    self._page(entry.link, entry.title, entry.feed_url, need))
             try:
-                article = await asyncio.shield(task)
-                if len(article.text) >= self.config.min_text_chars:
-                    return article
-                note = f"page text too short ({len(article.text)} characters)"
+                page = await asyncio.shield(task)
+                if page.article is None and need <= page.sides:
+                    # the feed that fetched it named less; this entry needs the text after all
+                    page = await self._page(entry.link, entry.title, entry.feed_url, frozenset())
+                if page.article is None:
+                    missing = [self.config.topic.side_names["ab".index(x)]
+                               for x in sorted(need - page.sides)]
+                    note = f"the page names no {' or '.join(missing)} term: not extracted"
+                elif len(page.article.text) >= self.config.min_text_chars:
+                    return page.article
+                else:
+                    note = f"page text too short ({len(page.article.text)} characters)"
             except (FetchError, ExtractError) as e:
                 note = f"page not used: {e}"
         paragraphs = tuple(p for p in (entry.content or entry.summary).split("\n") if p.strip())
         return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note,
                        method="feed content" if entry.content else "feed summary")
 
-    async def _page(self, url: str, title: str, feed_url: str) -> Article:
+    async def _page(self, url: str, title: str, feed_url: str, need: frozenset[str]) -> _Page:
         # Links in a feed are untrusted: only a feed that is itself on a local or private
         # address may link to such addresses (a user who configures a local feed means it).
         local_feed = await self.fetcher.is_internal(feed_url)
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT, allow_internal=local_feed)
-        from monitor.extract import extract_article   # trafilatura costs ~1 s to import: only
-        #                                               when a page is really extracted
-        return await asyncio.to_thread(extract_article, result.body, result.final_url, title)
+        return await asyncio.to_thread(_read_page, result.body, result.final_url, title,
+                                       self._scan_topic, need)
 
     async def _append(self, story: "_Story") -> str:
         async with self._append_lock:

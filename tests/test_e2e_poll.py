@@ -206,3 +206,36 @@ def test_retry_after_is_honoured(server, corpus, tmp_path):
     row = db(tmp_path).execute("select next_due, last_polled from feeds").fetchone()
     wait = datetime.fromisoformat(row["next_due"]) - datetime.fromisoformat(row["last_polled"])
     assert 7100 <= wait.total_seconds() <= 7300
+
+
+def test_a_side_named_only_deep_in_the_page_still_keeps_the_story(server, corpus, tmp_path):
+    """The entry names Russia only; its page names North Korea only in the body, split by inline
+    markup. The page pre-check must not skip its extraction. A page naming no North Korea term
+    anywhere is rejected."""
+    filler = "<p>" + "The delegation also discussed grain, fuel and shipping schedules. " * 6 + "</p>"
+    deep = ("<html><head><title>Putin signs decree on Far East ports</title></head><body>"
+            "<article><h1>Putin signs decree on Far East ports</h1>" + filler
+            + "<p>The decree covers the port of Rajin, leased to Moscow by <em>North</em> "
+            "<b>Korea</b>, where Russian and North Korean officials met on Monday.</p>"
+            + filler + "</article></body></html>")
+    none = deep.replace("Rajin, leased to Moscow by <em>North</em> <b>Korea</b>, where Russian "
+                        "and North Korean officials", "Ust-Luga, where Russian officials")
+    assert "Korea" not in none and "Rajin" not in none
+    server.add("/news/deep", deep, content_type="text/html; charset=utf-8")
+    server.add("/news/none", none.replace("Far East ports", "Baltic ports"),
+               content_type="text/html; charset=utf-8")
+    feed = rss([{"title": "Putin signs decree on Far East ports", "link": server.url("/news/deep"),
+                 "description": "The Kremlin published the decree on Monday."},
+                {"title": "Putin signs decree on Baltic ports", "link": server.url("/news/none"),
+                 "description": "The Kremlin published the decree on Monday."}])
+    config = write_config(tmp_path, [server.add("/feed.xml", feed)])
+
+    r = run_cli(config, "poll")
+
+    assert r.returncode == 0, r.stderr
+    assert "1 new stories" in r.stdout and "1 off-topic" in r.stdout
+    [f] = new_files(corpus)
+    assert f.read_text(encoding="utf-8").startswith("Putin signs decree on Far East ports\n")
+    assert server.count("/news/none") == 1
+    row = db(tmp_path).execute("select decision, reason from entries where link like '%none'").fetchone()
+    assert row["decision"] == "rejected" and "no North Korea term" in row["reason"]

@@ -8,13 +8,14 @@ import json
 import random
 import re
 import statistics
+from dataclasses import replace
 from collections import Counter
 
 import pytest
 
 from monitor.errors import ExtractError
-from monitor.extract import canonical_link, clean_paragraphs, extract_article
-from tests.conftest import DATA, REAL
+from monitor.extract import canonical_link, clean_paragraphs, extract_article, page_texts
+from tests.conftest import DATA, REAL, needs_real
 
 PAGES = DATA / "pages"
 ARTICLES = REAL / "articles"
@@ -228,3 +229,86 @@ def test_mean_token_f1_on_the_real_news_pages():
     assert len(scores) == 60
     assert not failures
     assert statistics.mean(scores) >= MEAN_F1_FLOOR, statistics.mean(scores)
+
+
+# -- page_texts: the cheap pre-check before extraction ---------------------------------------
+
+def _topics():
+    from monitor.classify import DEFAULT_TOPIC, build_topic
+    # The default topic, and one of words most news pages use, so every page tests the claim.
+    common = build_topic("common words", {
+        "places": {w: [w] for w in ["United States", "China", "Ukraine", "Israel", "Europe",
+                                    "London", "Washington", "Germany", "India", "Iran"]},
+        "words": {w: [w] for w in ["president", "government", "minister", "said", "year*",
+                                   "people", "police", "war", "election*", "Trump"]}})
+    return [replace(DEFAULT_TOPIC, exclude=None), common]
+
+
+def _terms(text: str) -> set[str]:
+    from monitor.classify import find_terms
+    return {(t.name, m.term) for t in _topics() for m in find_terms(text, "text", t)}
+
+
+def _page_terms(page: bytes) -> set[str]:
+    return set().union(*(_terms(t) for t in page_texts(page)))
+
+
+def _assert_page_texts_cover_the_article(page: bytes, url: str) -> int:
+    try:
+        article = extract_article(page, url)
+    except ExtractError:
+        return 0
+    found = _terms(article.text)
+    missing = found - _page_terms(page)
+    assert not missing, f"{url}: the extracted text names {missing}, page_texts does not"
+    return len(found)
+
+
+@needs_real
+def test_page_texts_name_every_term_the_extracted_text_names_on_the_real_pages():
+    pages = sorted((ARTICLES / "html").glob("*.html.gz"))
+    assert len(pages) >= 50
+    named = sum(_assert_page_texts_cover_the_article(gzip.decompress(p.read_bytes()),
+                                                     f"https://example.org/{p.name}")
+                for p in pages)
+    assert named >= 250   # the check means something: the pages name many terms
+
+
+def test_page_texts_name_every_term_on_the_written_pages():
+    pages = sorted(PAGES.glob("*.html"))
+    assert pages
+    for p in pages:
+        _assert_page_texts_cover_the_article(p.read_bytes(), f"https://example.org/{p.name}")
+
+
+@pytest.mark.parametrize("html,term", [
+    ("<p>Talks in Rus<b>sia</b> today</p>", "Russia"),            # inline tag inside a word
+    ("<p>Talks today</p><p>North Korea said</p>", "North Korea"),   # a block boundary
+    ("<p>Talks with <span>Kim</span><span> Jong Un</span></p>", "Kim Jong Un"),
+    ("<p>Talks in Rus&shy;sia</p>", "Russia"),                     # soft hyphen
+    ("<p>a visit to Pyong-</p><p>yang this week</p>", "Pyongyang"),  # hyphenated across lines
+    ("<p>Переговоры в Моск<i>ве</i></p>", "Moscow"),
+    ("<p>평양과 <b>모스크바</b></p>", "Moscow"),
+])
+def test_page_texts_keep_terms_split_by_markup(html, term):
+    page = f"<html><head><title>t</title></head><body>{html}<p>{'filler ' * 40}</p></body></html>"
+    assert ("Russia–North Korea", term) in _page_terms(page.encode())
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00\x01\x02", b"<", "<p>\ud800</p>".encode("utf-8", "surrogatepass")])
+def test_page_texts_of_garbage_is_no_error(body):
+    assert all(isinstance(t, str) for t in page_texts(body))
+
+
+def test_read_page_skips_the_extraction_of_a_page_that_lacks_the_needed_side():
+    from monitor.classify import DEFAULT_TOPIC
+    from monitor.pipeline import _read_page
+    para = "<p>" + "Переговоры в Москве продолжились во вторник вечером. " * 8 + "</p>"
+    page = f"<html><head><meta charset='windows-1251'></head><body><article>{para}{para}</article></body></html>"
+    page_b = page.encode("cp1251")
+    skipped = _read_page(page_b, "https://example.org/a", "t", DEFAULT_TOPIC, frozenset("b"))
+    assert skipped.article is None and skipped.sides == frozenset("a")
+    read = _read_page(page_b, "https://example.org/a", "t", DEFAULT_TOPIC, frozenset())
+    assert read.article is not None and "Москве" in read.article.text
+    both = page_b.replace("вечером".encode("cp1251"), "с КНДР".encode("cp1251"))
+    assert _read_page(both, "https://example.org/a", "t", DEFAULT_TOPIC, frozenset("b")).article
