@@ -171,7 +171,8 @@ class Pipeline:
         self.clock = clock
         self._append_lock = asyncio.Lock()
         self._pages: dict[str, asyncio.Task] = {}
-        self._scan_topic = dataclasses.replace(config.topic, exclude=None)
+        # For the page pre-check: per set of needed sides, the topic's terms for those sides only
+        self._scan_topics: dict[frozenset[str], classify_mod.Topic] = {}
         self._known_files: set[str] | None = None     # corpus files the database knows (loaded once)
 
     # -- polling -------------------------------------------------------------------------------
@@ -250,8 +251,13 @@ class Pipeline:
             log.warning("feed %s has %d entries: only the first %d are handled "
                         "(limits.max_items)", fc.url, len(entries), cap)
             entries = entries[:cap]
-        results = await asyncio.gather(
-            *(self._entry(feed_id, fc, outlet, e) for e in entries), return_exceptions=True)
+        rejected: list[tuple[int, str, dict]] = []   # written in one transaction, below
+        try:
+            results = await asyncio.gather(
+                *(self._entry(feed_id, fc, outlet, e, rejected) for e in entries),
+                return_exceptions=True)
+        finally:   # before the feed's validators are stored: a kill loses no decision
+            self.state.record_entries(rejected, self.clock())
         for entry, r in zip(entries, results):
             if isinstance(r, BaseException):
                 if isinstance(r, asyncio.CancelledError):
@@ -273,8 +279,10 @@ class Pipeline:
                 counts.appended.append(r)
         return counts
 
-    async def _entry(self, feed_id: int, fc: FeedConfig, outlet: str | None, entry: Entry) -> str:
-        """Handle one entry; returns "seen", "duplicate", "rejected" or the new file's name."""
+    async def _entry(self, feed_id: int, fc: FeedConfig, outlet: str | None, entry: Entry,
+                     rejected: list[tuple[int, str, dict]]) -> str:
+        """Handle one entry; returns "seen", "duplicate", "rejected" (its row added to
+        `rejected`) or the new file's name."""
         if self.state.entry_seen(feed_id, entry.key):
             return "seen"
         link = canonical_url(entry.link) if entry.link else None
@@ -284,7 +292,7 @@ class Pipeline:
                                        "summary": f"{entry.summary}\n{entry.content}"},
                                       self.config.topic)
         if not first.sides:
-            self._reject(feed_id, entry, link, first)
+            rejected.append(self._rejection(feed_id, entry, link, first))
             return "rejected"
         article = await self._article(entry, first.sides)
         canonical = link
@@ -296,7 +304,7 @@ class Pipeline:
         verdict = classify_mod.classify({"title": title, "summary": entry.summary,
                                          "text": article.text}, self.config.topic)
         if not verdict.keep:
-            self._reject(feed_id, entry, canonical, verdict)
+            rejected.append(self._rejection(feed_id, entry, canonical, verdict))
             return "rejected"
         site = site_of(entry.link) if entry.link else (outlet or entry.feed_url)
         story = _Story(feed_id=feed_id, entry=entry, outlet=outlet, title=title, article=article,
@@ -318,12 +326,13 @@ class Pipeline:
             "story_id": story["id"]}, now)
         return True
 
-    def _reject(self, feed_id: int, entry: Entry, canonical: str | None, verdict: Verdict) -> None:
-        self.state.record_entry(feed_id, entry.key, {
+    def _rejection(self, feed_id: int, entry: Entry, canonical: str | None,
+                   verdict: Verdict) -> tuple[int, str, dict]:
+        return (feed_id, entry.key, {
             "link": entry.link, "canonical_url": canonical, "title": entry.title,
             "decision": "rejected", "reason": verdict.reason, "score": verdict.score,
             "summary": (entry.summary or "")[:2000],
-            "evidence": classify_mod.evidence(verdict, self.config.topic)}, self.clock())
+            "evidence": classify_mod.evidence(verdict, self.config.topic)})
 
     async def _article(self, entry: Entry, named: frozenset[str]) -> Article:
         """The article text from its page; the feed's own text when that fails or is too short,
@@ -364,7 +373,15 @@ class Pipeline:
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT, allow_internal=local_feed)
         return await asyncio.to_thread(_read_page, result.body, result.final_url, title,
-                                       self._scan_topic, need)
+                                       self._scan_topic(need), need)
+
+    def _scan_topic(self, need: frozenset[str]) -> classify_mod.Topic:
+        topic = self._scan_topics.get(need)
+        if topic is None:
+            t = self.config.topic
+            topic = self._scan_topics[need] = dataclasses.replace(
+                t, exclude=None, terms=tuple(x for x in t.terms if set(x.side) & need))
+        return topic
 
     async def _append(self, story: "_Story") -> str:
         async with self._append_lock:

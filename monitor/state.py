@@ -121,6 +121,10 @@ def _m0007(db: Database) -> None:
                "tokenize = 'unicode61 remove_diacritics 2')")
 
 
+ENTRY_COLUMNS = ("feed_id", "key", "link", "canonical_url", "title", "decision", "reason",
+                 "story_id", "evidence", "seen_at", "score", "summary")   # 0001 + 0006
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -288,11 +292,33 @@ class State:
             "select 1 from entries where feed_id = ? and key = ? limit 1", [feed_id, key])))
 
     def record_entry(self, feed_id: int, key: str, values: dict, now: datetime) -> None:
-        row = {"feed_id": feed_id, "key": key, "seen_at": iso(now), **values}
-        if isinstance(row.get("evidence"), (list, dict)):
-            row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False)
+        self.record_entries([(feed_id, key, values)], now)
+
+    def record_entries(self, entries: list[tuple[int, str, dict]], now: datetime) -> None:
+        """Insert or update entry decisions, all in one transaction (one per entry costs a
+        commit each: 20,000 rejected entries of a cold poll took ~7 s that way)."""
+        if not entries:
+            return
+        rows = []
+        for feed_id, key, values in entries:
+            unknown = set(values) - set(ENTRY_COLUMNS)
+            if unknown:
+                raise ValueError(f"unknown entry columns: {sorted(unknown)}")
+            row = {"feed_id": feed_id, "key": key, "seen_at": iso(now), **values}
+            if isinstance(row.get("evidence"), (list, dict)):
+                row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False)
+            rows.append(row)
+        # Columns an upsert does not name keep their value, as sqlite-utils' upsert did.
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for row in rows:
+            groups.setdefault(tuple(sorted(row)), []).append(row)
         with self.tx():
-            self.db["entries"].upsert(row, pk=("feed_id", "key"))
+            for cols, group in groups.items():
+                sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("feed_id", "key"))
+                self.db.conn.executemany(
+                    f"INSERT INTO entries ({', '.join(cols)}) VALUES "
+                    f"({', '.join('?' * len(cols))}) ON CONFLICT(feed_id, key) DO UPDATE SET {sets}",
+                    [[r[c] for c in cols] for r in group])
 
     # -- stories -------------------------------------------------------------------------------
 
