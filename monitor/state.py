@@ -125,6 +125,9 @@ ENTRY_COLUMNS = ("feed_id", "key", "link", "canonical_url", "title", "decision",
                  "story_id", "evidence", "seen_at", "score", "summary")   # 0001 + 0006
 
 
+_COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -262,15 +265,21 @@ class State:
                     self.db["feeds"].update(row["id"], {"name": fc.name})
 
     def feed_by_url(self, url: str) -> dict | None:
-        rows = list(self.db["feeds"].rows_where("url = ?", [url], limit=1))
-        return rows[0] if rows else None
+        return self._one("select * from feeds where url = ? limit 1", [url])
 
     def feeds(self) -> list[dict]:
         return list(self.db["feeds"].rows_where(order_by="id"))
 
     def update_feed(self, feed_id: int, values: dict) -> None:
+        if not values:
+            return
+        bad = [c for c in values if not _COLUMN.fullmatch(c)]
+        if bad:
+            raise ValueError(f"bad column names: {bad}")
         with self.tx():
-            self.db["feeds"].update(feed_id, values)
+            self.db.conn.execute(
+                f"update feeds set {', '.join(f'[{c}] = ?' for c in values)} where id = ?",
+                [*values.values(), feed_id])
 
     def new_entries_since(self, since: datetime) -> dict[int, int]:
         """Entries first seen per feed since `since`."""
@@ -323,13 +332,18 @@ class State:
     # -- stories -------------------------------------------------------------------------------
 
     def story(self, story_id: str) -> dict | None:
-        rows = list(self.db["stories"].rows_where("id = ?", [story_id], limit=1))
-        return rows[0] if rows else None
+        return self._one("select * from stories where id = ? limit 1", [story_id])
 
     def story_by_url(self, canonical: str) -> dict | None:
-        rows = list(self.db["stories"].rows_where(
-            "canonical_url = ? and status = 'committed'", [canonical], limit=1))
-        return rows[0] if rows else None
+        return self._one("select * from stories where canonical_url = ? and "
+                         "status = 'committed' limit 1", [canonical])
+
+    def _one(self, sql: str, params: list) -> dict | None:
+        """One row as a dict, with plain sqlite3 (these run for every entry of every poll;
+        sqlite-utils' table helpers look the schema up on each call)."""
+        cur = self.db.conn.execute(sql, params)
+        row = cur.fetchone()
+        return None if row is None else dict(zip((d[0] for d in cur.description), row))
 
     def known_files(self) -> set[str]:
         return {r["file_name"] for r in self.db.query("select file_name from stories")}
