@@ -44,18 +44,36 @@ SUMMARY_RE = re.compile(r"polled (\d+) feeds in ([\d.]+)s: (\d+) new stories, (\
                         r"(\d+) off-topic, (\d+) seen before, (\d+) unchanged, (\d+) failed")
 
 BASELINE_CHILD = r"""
-import sys, time, httpx, feedparser
+import sys, feedparser
 urls = [u.strip() for u in open(sys.argv[1], encoding="utf-8") if u.strip()]
 ok = entries = failed = 0
 for u in urls:                      # bounded: one pass over the list
     try:
-        r = httpx.get(u, timeout=30.0)
-        d = feedparser.parse(r.content)
+        d = feedparser.parse(u)     # feedparser's own urllib fetch, one feed after another
         entries += len(d.entries)
-        ok += 1
+        ok += 1 if d.get("version") else 0
+        failed += 0 if d.get("version") else 1
     except Exception as e:          # noqa: BLE001
         failed += 1
 print(f"baseline: {ok} feeds, {entries} entries, {failed} failed")
+"""
+
+# The peer `reader` (PyPI), run from its own virtualenv (--peer-python): "add" registers the feeds
+# (not timed), "update" is one timed update of every feed with its update workers.
+READER_CHILD = r"""
+import sys
+from reader import make_reader
+db, urls, workers, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+r = make_reader(db)
+if mode == "add":
+    for u in open(urls, encoding="utf-8"):
+        if u.strip():
+            r.add_feed(u.strip(), exist_ok=True)
+else:
+    r.update_feeds(scheduled=False, workers=workers)
+    bad = sum(1 for f in r.get_feeds() if f.last_exception)
+    print(f"baseline: {r.get_entry_counts().total} entries, {bad} failed")
+r.close()
 """
 
 
@@ -180,11 +198,11 @@ def measure(mode: str, farm: Farm, cmd: list[str], cwd: Path, timeout: float, lo
                    "unchanged": int(m.group(7)), "monitor_seconds": float(m.group(2))}
         if state and int(m.group(3)) != r.appended:
             r.note = f"summary says {m.group(3)} new, corpus grew by {r.appended}"
-    elif mode == "baseline":
-        m2 = re.search(r"baseline: (\d+) feeds, (\d+) entries, (\d+) failed", c["stdout"])
+    else:
+        m2 = re.search(r"baseline: .*?(\d+) entries, (\d+) failed", c["stdout"])
         if m2:
-            r.failed = int(m2.group(3))
-            r.extra = {"entries": int(m2.group(2))}
+            r.failed = int(m2.group(2))
+            r.extra = {"entries": int(m2.group(1))}
     if c["timed_out"]:
         r.note = f"killed after {timeout:.0f}s"
     elif c["exit"] != 0:
@@ -200,44 +218,104 @@ def med(runs: list[Run], attr: str) -> float:
     return statistics.median(vals) if vals else float("nan")
 
 
-def table(groups: dict[str, list[Run]], header_note: str) -> str:
-    cols = ["scenario", "runs", "wall s (min-max)", "cpu s", "user", "sys", "peak RSS MB",
-            "requests", "feeds", "pages", "304s", "avg in-flight", "appended", "expected",
-            "failed"]
+def table(groups: dict[tuple[str, str], list[Run]], header_note: str) -> str:
+    cols = ["scenario", "tool", "runs", "wall s (min-max)", "monitor x wall", "cpu s",
+            "monitor x cpu", "peak RSS MB", "requests", "feeds", "pages", "304s",
+            "avg in-flight", "appended", "expected", "failed"]
     rows = [cols]
-    for name, runs in groups.items():
-        if not runs:
-            rows.append([name, "0", "skipped"] + [""] * (len(cols) - 3))
-            continue
+    for (scenario, tool), runs in groups.items():
+        base = groups.get((scenario, "monitor"))
         walls = [r.wall for r in runs]
         exp = [r.expected for r in runs if r.expected is not None]
+
+        def ratio(attr: str) -> str:
+            if tool == "monitor" or not base:
+                return "-"
+            return f"{med(runs, attr) / max(med(base, attr), 1e-9):.2f}"
         rows.append([
-            name, str(len(runs)),
-            f"{statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f})",
-            f"{med(runs, 'cpu'):.2f}", f"{med(runs, 'user'):.2f}", f"{med(runs, 'sys'):.2f}",
-            f"{med(runs, 'rss_mb'):.0f}", f"{med(runs, 'requests'):.0f}",
-            f"{med(runs, 'feed_requests'):.0f}", f"{med(runs, 'page_requests'):.0f}",
-            f"{med(runs, 'not_modified'):.0f}", f"{med(runs, 'avg_in_flight'):.1f}",
-            f"{med(runs, 'appended'):.0f}" if name != "baseline" else "-",
-            f"{statistics.median(exp):.0f}" if exp else "-",
+            scenario, tool, str(len(runs)),
+            f"{statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f})", ratio("wall"),
+            f"{med(runs, 'cpu'):.2f}", ratio("cpu"), f"{med(runs, 'rss_mb'):.0f}",
+            f"{med(runs, 'requests'):.0f}", f"{med(runs, 'feed_requests'):.0f}",
+            f"{med(runs, 'page_requests'):.0f}", f"{med(runs, 'not_modified'):.0f}",
+            f"{med(runs, 'avg_in_flight'):.1f}",
+            f"{med(runs, 'appended'):.0f}" if tool == "monitor" else "-",
+            f"{statistics.median(exp):.0f}" if exp and tool == "monitor" else "-",
             f"{med(runs, 'failed'):.0f}"])
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
     out = [header_note]
     for i, r in enumerate(rows):
-        out.append("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in
+        out.append("  ".join(c.rjust(w) if j > 1 else c.ljust(w) for j, (c, w) in
                              enumerate(zip(r, widths))))
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
 
 
+class Tool:
+    """One program under test: how to make a fresh state for it (not timed) and the command that
+    polls every farm feed once in that state (timed)."""
+
+    def __init__(self, name: str, prepare, cmd, stateful: bool = True):
+        self.name, self.prepare, self.cmd, self.stateful = name, prepare, cmd, stateful
+
+
+def make_tools(args, tmp: Path, urls: list[str], seeds: Path, env: dict) -> list[Tool]:
+    url_file = tmp / "urls.txt"
+    url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    tools = [Tool("monitor", lambda: make_state(tmp, urls, seeds, args),
+                  lambda st: [args.monitor, "-c", str(st / "config.yaml"), "poll"])]
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    for name in peers:
+        if name == "reader":
+            if not Path(args.peer_python).exists():
+                print(f"peer reader: skipped ({args.peer_python} not found; see --peer-python)")
+                continue
+            child = tmp / "reader_child.py"
+            child.write_text(READER_CHILD)
+
+            def prep_reader(child=child) -> Path:
+                d = Path(tempfile.mkdtemp(prefix="reader-", dir=tmp))
+                subprocess.run([args.peer_python, str(child), str(d / "r.db"), str(url_file),
+                                "1", "add"], check=True, timeout=300, env=env,
+                               stdout=subprocess.DEVNULL)
+                return d
+            tools.append(Tool("reader", prep_reader, lambda st, child=child: [
+                args.peer_python, str(child), str(st / "r.db"), str(url_file),
+                str(args.peer_workers), "update"]))
+        elif name == "newsboat":
+            nb = shutil.which("newsboat")
+            if not nb:
+                print("peer newsboat: skipped (not installed: apt-get install newsboat)")
+                continue
+
+            def prep_nb() -> Path:
+                d = Path(tempfile.mkdtemp(prefix="newsboat-", dir=tmp))
+                (d / "config").write_text(f"reload-threads {args.peer_workers}\n")
+                shutil.copy(url_file, d / "urls")
+                return d
+            tools.append(Tool("newsboat", prep_nb, lambda st: [
+                nb, "-x", "reload", "-u", str(st / "urls"), "-c", str(st / "cache.db"),
+                "-C", str(st / "config")]))
+        elif name == "naive":
+            child = tmp / "baseline_child.py"
+            child.write_text(BASELINE_CHILD)
+            tools.append(Tool("naive", lambda: tmp, lambda st, child=child: [
+                args.python, str(child), str(url_file)], stateful=False))
+        else:
+            raise SystemExit(f"unknown peer {name!r} (reader, newsboat, naive)")
+    return tools
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Benchmark `monitor poll` against a local feed farm.")
+    ap = argparse.ArgumentParser(description="Benchmark `monitor poll` against a local feed farm, "
+                                 "side by side with peer feed readers.")
     ap.add_argument("--feeds", type=int, default=200, help="N feeds (default 200)")
     ap.add_argument("--items", type=int, default=20, help="K items per feed (default 20)")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="per-request server latency")
     ap.add_argument("--runs", type=int, default=3, help="R runs per scenario (default 3)")
-    ap.add_argument("--hosts", type=int, default=4, help="H loopback hosts 127.0.0.1..H (def. 4)")
+    ap.add_argument("--hosts", type=int, default=50,
+                    help="H loopback hosts 127.0.0.1..H the feeds are spread over (default 50)")
     ap.add_argument("--changed", type=float, default=0.05,
                     help="fraction of feeds changed before each incremental run (default 0.05)")
     ap.add_argument("--new-items", type=int, default=3, help="new items per changed feed")
@@ -246,17 +324,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gzip", action="store_true", help="farm gzips bodies for gzip clients")
     ap.add_argument("--mix", choices=["real", "heavy"], default="real",
                     help="how topical the farm's items are (bench/farm.py MIXES; default real)")
-    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--peers", default="reader,newsboat,naive",
+                    help="comma list of reader,newsboat,naive ('' for monitor alone)")
+    ap.add_argument("--peer-python", default="/work/peervenv/bin/python",
+                    help="a Python with reader==3.26 and sgmllib3k installed")
+    ap.add_argument("--peer-workers", type=int, default=32,
+                    help="reader's update workers and newsboat's reload-threads (default 32)")
+    ap.add_argument("--naive-runs", type=int, default=1, help="runs of the slow naive loop")
     ap.add_argument("--scenarios", default="cold,warm,incremental",
                     help="comma list of cold,warm,incremental")
     ap.add_argument("--time-limit", type=float, default=0,
-                    help="overall seconds (default 540 for N<=300, else 1140)")
+                    help="overall seconds (default 900 for N<=300, else 2400)")
     ap.add_argument("--run-timeout", type=float, default=0,
                     help="seconds per child run (default: whatever is left of the time limit)")
     ap.add_argument("--profile", choices=["none", "cprofile", "py-spy", "py-spy-gil"], default="none",
                     help="after the scenarios, profile one extra cold run and a warm run after it "
                     "(py-spy-gil: only samples holding the GIL, i.e. Python CPU work)")
-    ap.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy-venv/bin/py-spy")
+    ap.add_argument("--py-spy", default=shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy"))
     ap.add_argument("--profile-dir", type=Path,
                     default=Path(tempfile.gettempdir()) / "poll-bench-profiles", help="where profiles are saved (default: $TMPDIR/poll-bench-profiles)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
@@ -266,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.feeds < 1 or args.items < 1 or args.runs < 1 or not 1 <= args.hosts <= 254:
         ap.error("--feeds, --items, --runs must be >= 1; --hosts 1..254")
-    limit = args.time_limit or (540.0 if args.feeds <= 300 else 1140.0)
+    limit = args.time_limit or (900.0 if args.feeds <= 300 else 2400.0)
     budget = Budget(limit)
     global farm_budget
     farm_budget = budget
@@ -280,106 +364,73 @@ def main(argv: list[str] | None = None) -> int:
     farm = Farm(args.feeds, args.items, args.hosts, args.latency_ms, gzip_bodies=args.gzip,
                 hard_limit=limit + 60, mix=args.mix).start()
     urls = farm.feed_urls()
-    print(f"farm: {args.feeds} feeds x {args.items} items on {len(farm.bases)} host(s) "
-          f"({', '.join(farm.bases)}), latency {args.latency_ms:g} ms, "
-          f"{farm.expected_on_topic()} on-topic items; budget {limit:.0f}s; tmp {tmp}", flush=True)
+    print(f"farm: {args.feeds} feeds x {args.items} items on {len(farm.bases)} host(s), latency "
+          f"{args.latency_ms:g} ms, mix {args.mix}: {farm.expected_on_topic()} on-topic items; "
+          f"budget {limit:.0f}s; tmp {tmp}", flush=True)
 
-    groups: dict[str, list[Run]] = {}
+    groups: dict[tuple[str, str], list[Run]] = {}
     all_runs: list[Run] = []
 
-    def timeout() -> float:
-        left = budget.left() - 5
-        return min(args.run_timeout, left) if args.run_timeout else left
-
-    def go(mode: str, state: Path | None, cmd: list[str], expected: int | None, i: int) -> Run | None:
-        t = timeout()
+    def go(tool: Tool, scenario: str, state: Path, expected: int | None, i: int) -> Run | None:
+        t = budget.left() - 5
+        t = min(args.run_timeout, t) if args.run_timeout else t
         if t < 5:
-            print(f"  {mode} #{i + 1}: skipped (time budget spent)", flush=True)
+            print(f"  {tool.name} {scenario} #{i + 1}: skipped (time budget spent)", flush=True)
             return None
-        r = measure(mode, farm, cmd, state or tmp, t, tmp / f"{mode}-{i}", state, expected, env)
+        mode = f"{tool.name}-{scenario}"
+        r = measure(mode, farm, tool.cmd(state), state, t, tmp / f"{mode}-{i}",
+                    state if tool.name == "monitor" else None,
+                    expected if tool.name == "monitor" else None, env)
         all_runs.append(r)
-        print(f"  {mode} #{i + 1}: {r.wall:.2f}s wall, {r.cpu:.2f}s cpu, {r.rss_mb:.0f} MB, "
-              f"{r.requests} req ({r.not_modified} x 304, {r.avg_in_flight:.1f} in flight), "
-              f"{r.appended} appended"
-              + (f" / {expected} expected" if expected is not None else "")
-              + (f", {r.failed} failed" if r.failed else "") + (f"  [{r.note}]" if r.note else "")
-              + (f"  {r.extra.get('first_failure', '')}" if r.extra.get("first_failure") else ""),
+        groups.setdefault((scenario, tool.name), []).append(r)
+        print(f"  {tool.name:8} {scenario:11} #{i + 1}: {r.wall:6.2f}s wall, {r.cpu:6.2f}s cpu, "
+              f"{r.rss_mb:4.0f} MB, {r.requests} req ({r.not_modified} x 304, "
+              f"{r.avg_in_flight:.1f} in flight)"
+              + (f", {r.appended} appended / {expected} expected"
+                 if tool.name == "monitor" and expected is not None else "")
+              + (f", {r.failed} failed" if r.failed else "") + (f"  [{r.note}]" if r.note else ""),
               flush=True)
         return r
 
-    def poll_cmd(state: Path) -> list[str]:
-        return [args.monitor, "-c", str(state / "config.yaml"), "poll"]
-
-    # Each scenario gets a share of the time left when it starts; a repetition starts only when
-    # the runs so far suggest it fits in that share (the first run always starts, bounded by the
-    # overall deadline), so a large N degrades to fewer runs instead of overrunning.
-    shares = {"cold": 0.55, "warm": 0.15, "incremental": 0.3, "baseline": 1.0}
-    if args.no_baseline:
-        shares["incremental"] = 1.0
-    if args.profile != "none":
-        shares["baseline"] = 0.6
-
-    def repeat(mode: str, n: int, body) -> list[Run]:
-        runs: list[Run] = []
-        share_end = time.monotonic() + max(0.0, budget.left()) * shares[mode]
-        for i in range(n):
-            if runs:
-                need = statistics.median(r.wall for r in runs) * 1.15 + 2
-                if time.monotonic() + need > share_end:
-                    print(f"  {mode}: stopping after {len(runs)} run(s) (time share spent)",
-                          flush=True)
-                    break
-            r = body(i)
-            if r is None:
-                break
-            runs.append(r)
-        return runs
-
     try:
-        # cold: each run on a fresh state; the last one's state carries on to warm/incremental
-        holder: dict = {}
-
-        def cold(i: int) -> Run | None:
-            holder["state"] = make_state(tmp, urls, seeds, args)
-            return go("cold", holder["state"], poll_cmd(holder["state"]),
-                      farm.expected_on_topic(), i)
-
-        if any(s in scenarios for s in ("cold", "warm", "incremental")):
-            runs = repeat("cold", args.runs if "cold" in scenarios else 1, cold)
-            if "cold" in scenarios:
-                groups["cold"] = runs
-        state = holder.get("state")
-        if "warm" in scenarios and state:
-            groups["warm"] = repeat("warm", args.runs,
-                                    lambda i: go("warm", state, poll_cmd(state), 0, i))
-        if "incremental" in scenarios and state:
-            def incremental(i: int) -> Run | None:
-                if budget.left() < 10:
-                    return None
+        tools = make_tools(args, tmp, urls, seeds, env)
+        states: dict[str, Path] = {}
+        # cold: every run on a fresh state; the last one's state carries on to warm/incremental.
+        # Tools take turns run by run, so a drift of the machine touches them alike.
+        for i in range(args.runs):
+            for tool in tools:
+                if tool.name == "naive" and i >= args.naive_runs:
+                    continue
+                if "cold" not in scenarios and tool.name in states:
+                    continue
+                states[tool.name] = tool.prepare()
+                go(tool, "cold", states[tool.name], farm.expected_on_topic(), i)
+        stateful = [t for t in tools if t.stateful]
+        if "warm" in scenarios:
+            for i in range(args.runs):
+                for tool in stateful:
+                    go(tool, "warm", states[tool.name], 0, i)
+        if "incremental" in scenarios:
+            for i in range(args.runs):
+                if budget.left() < 30:
+                    break
                 pub = farm.publish(args.changed, args.new_items)
-                r = go("incremental", state, poll_cmd(state), pub["new_on_topic"], i)
-                if r:
-                    r.extra["published"] = pub
-                return r
-            groups["incremental"] = repeat("incremental", args.runs, incremental)
-        if not args.no_baseline:
-            url_file = tmp / "urls.txt"
-            url_file.write_text("\n".join(urls) + "\n")
-            child = tmp / "baseline_child.py"
-            child.write_text(BASELINE_CHILD)
-            groups["baseline"] = repeat("baseline", args.runs, lambda i: go(
-                "baseline", None, [args.python, str(child), str(url_file)], None, i))
+                for tool in stateful:
+                    r = go(tool, "incremental", states[tool.name], pub["new_on_topic"], i)
+                    if r:
+                        r.extra["published"] = pub
         prof_note = ""
         if args.profile != "none" and budget.left() > 30:
-            prof_note = profile_cold(args, farm, tmp, urls, seeds, env, timeout())
+            prof_note = profile_cold(args, farm, tmp, urls, seeds, env, budget.left() - 5)
 
-        conc = args.concurrency or "default(16)"
-        ph = args.per_host or "default(2)"
-        note = (f"\nmonitor poll: N={args.feeds} feeds, K={args.items} items, H={len(farm.bases)}"
-                f" hosts, latency {args.latency_ms:g} ms, concurrency {conc}, per_host {ph}; "
-                f"median of R={args.runs}; incremental = {args.changed:.0%} of feeds x "
-                f"{args.new_items} new items; baseline = sequential httpx.get + "
-                f"feedparser.parse(bytes), feeds only\n")
+        conc = args.concurrency or "default"
+        ph = args.per_host or "default"
+        note = (f"\nN={args.feeds} feeds x K={args.items} items on H={len(farm.bases)} loopback "
+                f"hosts, latency {args.latency_ms:g} ms, mix {args.mix}; median of R={args.runs} "
+                f"(naive: {args.naive_runs}); monitor concurrency {conc}, per_host {ph}; reader "
+                f"{args.peer_workers} update workers; newsboat {args.peer_workers} reload-threads;"
+                f" incremental = {args.changed:.0%} of feeds x {args.new_items} new items. "
+                "'monitor x' = the peer's median / monitor's (above 1: monitor is faster).\n")
         print(table(groups, note))
         if prof_note:
             print("\n" + prof_note)
