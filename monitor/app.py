@@ -20,6 +20,7 @@ from monitor.errors import DeliveryError, LockError
 from monitor.fetch import Fetcher
 from monitor.models import FeedOutcome
 from monitor.pipeline import Pipeline, recover
+from monitor.workers import Workers
 from monitor.schedule import Schedule
 from monitor.state import State, iso, parse_iso, utcnow
 
@@ -41,11 +42,13 @@ class App:
         self.corpus = Corpus(config.corpus_dir)
         self.corpus.ensure()
         self.state = State(config.database)
+        self.workers = Workers(config.workers)
         self.recovered = recover(self.state, self.corpus, clock())
         if any(v for k, v in self.recovered.items() if k not in ("external", "fingerprinted", "indexed")):
             log.warning("recovered after an interrupted run: %s", self.recovered)
 
     def close(self) -> None:
+        self.workers.close()
         self.state.close()
 
     def __enter__(self) -> "App":
@@ -65,9 +68,12 @@ class App:
 
     async def poll(self, feeds: list[FeedConfig] | None = None,
                    progress: Callable[[FeedOutcome], None] | None = None) -> list[FeedOutcome]:
+        feeds = self.pollable_feeds() if feeds is None else feeds
+        self.workers.prepare(len(feeds))
         async with self._fetcher() as fetcher:
-            pipeline = Pipeline(self.config, self.state, self.corpus, fetcher, self.clock)
-            return await pipeline.poll(self.pollable_feeds() if feeds is None else feeds, progress)
+            pipeline = Pipeline(self.config, self.state, self.corpus, fetcher, self.clock,
+                                self.workers)
+            return await pipeline.poll(feeds, progress)
 
     def pollable_feeds(self) -> list[FeedConfig]:
         """Enabled feeds that have not answered 410 Gone."""

@@ -18,6 +18,7 @@ import yaml
 
 from monitor.classify import Topic, build_topic, compile_spelling, default_topic
 from monitor.errors import ConfigError
+from monitor.workers import default_workers
 
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -79,8 +80,9 @@ class Config:
     database: Path
     feeds: tuple[FeedConfig, ...]
     interval: float = 900.0
-    concurrency: int = 16
+    concurrency: int = 32
     per_host: int = 2
+    workers: int = field(default_factory=default_workers)
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     min_text_chars: int = 200
@@ -255,7 +257,8 @@ def _timezone(v: Any) -> str:
 
 
 TOP_KEYS = {"corpus_dir": True, "database": True, "feeds": True, "interval": False,
-            "concurrency": False, "per_host": False, "timeouts": False, "limits": False,
+            "concurrency": False, "per_host": False, "workers": False, "timeouts": False,
+            "limits": False,
             "min_text_chars": False, "user_agent": False, "digest": False, "topic": False}
 TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False}
 FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}
@@ -304,8 +307,9 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
     corpus_dir = ld.typed(top, "corpus_dir", "corpus_dir", rel)
     database = ld.typed(top, "database", "database", rel)
     interval = ld.typed(top, "interval", "interval", parse_duration, 900.0)
-    concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 16)
+    concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 32)
     per_host = ld.typed(top, "per_host", "per_host", _int(1, 64), 2)
+    workers = ld.typed(top, "workers", "workers", _int(0, 64), default_workers())
     min_text = ld.typed(top, "min_text_chars", "min_text_chars", _int(0, 100_000), 200)
     user_agent = ld.typed(top, "user_agent", "user_agent", _str)
 
@@ -331,7 +335,7 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
     digest = _digest(ld, top.get("digest"), rel, topic.name)
     return Config(path=path.resolve(), corpus_dir=corpus_dir, database=database, feeds=feeds,
                   interval=interval, concurrency=concurrency, per_host=per_host,
-                  timeouts=timeouts, limits=limits, min_text_chars=min_text,
+                  workers=workers, timeouts=timeouts, limits=limits, min_text_chars=min_text,
                   user_agent=user_agent, digest=digest, topic=topic)
 
 

@@ -60,6 +60,9 @@ class ParseError(MonitorError):
         self.detail = detail
         super().__init__(detail)
 
+    def __reduce__(self):   # raised in a worker process, re-raised in the poll
+        return (ParseError, (self.url, self.detail))
+
 
 class ExtractError(MonitorError):
     pass

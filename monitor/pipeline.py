@@ -1,6 +1,6 @@
 """The order of the stages, and nothing else: the only module that knows it.
 
-    feed ─▶ fetch ─▶ [304 / same body hash? done] ─▶ parse (in a worker thread)
+    feed ─▶ fetch ─▶ [304 / same body hash? done] ─▶ parse (in a worker: workers.py)
       for each entry:
          [entry seen in this feed before? skip] ─▶ [story known by link? add a sighting]
          ─▶ classify(title + feed text) ── names neither side ─▶ rejected, page never fetched
@@ -37,6 +37,7 @@ from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
 from monitor.parse import parse_feed
 from monitor.state import State, iso, utcnow
+from monitor.workers import Workers
 
 log = logging.getLogger("monitor")
 TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days ...
@@ -152,6 +153,18 @@ def _read_page(body: bytes, url: str, title: str, topic: classify_mod.Topic,
     return _Page(extract_article(body, url, title), sides)
 
 
+def _parse_and_screen(body: bytes, headers: dict[str, str], feed_url: str, final_url: str,
+                      topic: classify_mod.Topic, max_items: int
+                      ) -> tuple[ParsedFeed, tuple[Verdict, ...]]:
+    """Parse a feed and give each of its first `max_items` entries the topic's verdict on its
+    title and feed text (the cheap check: an entry naming neither side is never fetched). Runs
+    in a worker (workers.py), so it is plain data in, plain data out."""
+    parsed = parse_feed(body, headers, feed_url, final_url)
+    return parsed, tuple(
+        classify_mod.classify({"title": e.title, "summary": f"{e.summary}\n{e.content}"}, topic)
+        for e in parsed.entries[:max_items])
+
+
 @dataclass
 class _Counts:
     appended: list[str]
@@ -163,8 +176,9 @@ class _Counts:
 
 class Pipeline:
     def __init__(self, config: Config, state: State, corpus: Corpus, fetcher: Fetcher,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, workers: Workers | None = None):
         self.config = config
+        self.workers = workers or Workers(0)   # none: parse and read pages in a thread
         self.state = state
         self.corpus = corpus
         self.fetcher = fetcher
@@ -227,13 +241,14 @@ class Pipeline:
         if body_hash == row["body_hash"]:
             return self._succeeded(fc, "unchanged", updates, _Counts([]), 0, result.headers)
         try:
-            parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, fc.url,
-                                             result.final_url)
+            parsed, screened = await self.workers.run(
+                _parse_and_screen, result.body, result.headers, fc.url, result.final_url,
+                self.config.topic, self.config.limits.max_items)
         except ParseError as e:
             return self._failed(fc, "parse", str(e), status=result.status)
         if parsed.bozo:
             log.debug("feed %s is malformed but readable: %s", fc.url, parsed.bozo)
-        counts = await self._entries(fc, row["id"], parsed)
+        counts = await self._entries(fc, row["id"], parsed, screened)
         updates["title"] = parsed.title or None
         if counts.errors:   # keep the old validators and hash: the body is processed again
             updates.pop("etag"), updates.pop("last_modified")
@@ -242,7 +257,8 @@ class Pipeline:
         return self._succeeded(fc, "ok", updates, counts, len(parsed.entries), result.headers,
                                parsed)
 
-    async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed) -> _Counts:
+    async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed,
+                       screened: tuple[Verdict, ...]) -> _Counts:
         counts = _Counts([])
         outlet = fc.name or parsed.title or None
         entries = parsed.entries
@@ -254,7 +270,8 @@ class Pipeline:
         rejected: list[tuple[int, str, dict]] = []   # written in one transaction, below
         try:
             results = await asyncio.gather(
-                *(self._entry(feed_id, fc, outlet, e, rejected) for e in entries),
+                *(self._entry(feed_id, fc, outlet, e, first, rejected)
+                  for e, first in zip(entries, screened)),
                 return_exceptions=True)
         finally:   # before the feed's validators are stored: a kill loses no decision
             self.state.record_entries(rejected, self.clock())
@@ -280,17 +297,14 @@ class Pipeline:
         return counts
 
     async def _entry(self, feed_id: int, fc: FeedConfig, outlet: str | None, entry: Entry,
-                     rejected: list[tuple[int, str, dict]]) -> str:
-        """Handle one entry; returns "seen", "duplicate", "rejected" (its row added to
-        `rejected`) or the new file's name."""
+                     first: Verdict, rejected: list[tuple[int, str, dict]]) -> str:
+        """Handle one entry, given its verdict on title and feed text (`first`); returns
+        "seen", "duplicate", "rejected" (its row added to `rejected`) or the new file's name."""
         if self.state.entry_seen(feed_id, entry.key):
             return "seen"
         link = canonical_url(entry.link) if entry.link else None
         if link and self._known(link, feed_id, entry):
             return "duplicate"
-        first = classify_mod.classify({"title": entry.title,
-                                       "summary": f"{entry.summary}\n{entry.content}"},
-                                      self.config.topic)
         if not first.sides:
             rejected.append(self._rejection(feed_id, entry, link, first))
             return "rejected"
@@ -372,8 +386,8 @@ class Pipeline:
         local_feed = await self.fetcher.is_internal(feed_url)
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT, allow_internal=local_feed)
-        return await asyncio.to_thread(_read_page, result.body, result.final_url, title,
-                                       self._scan_topic(need), need)
+        return await self.workers.run(_read_page, result.body, result.final_url, title,
+                                      self._scan_topic(need), need)
 
     def _scan_topic(self, need: frozenset[str]) -> classify_mod.Topic:
         topic = self._scan_topics.get(need)

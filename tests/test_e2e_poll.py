@@ -239,3 +239,34 @@ def test_a_side_named_only_deep_in_the_page_still_keeps_the_story(server, corpus
     assert server.count("/news/none") == 1
     row = db(tmp_path).execute("select decision, reason from entries where link like '%none'").fetchone()
     assert row["decision"] == "rejected" and "no North Korea term" in row["reason"]
+
+
+def test_a_poll_of_many_feeds_parses_in_worker_processes_and_loses_nothing(server, corpus,
+                                                                           tmp_path):
+    """24 feeds (over workers.MIN_FEEDS): feeds and pages are parsed in 2 worker processes; every
+    on-topic story is appended once, the off-topic ones are not, and a second poll adds none."""
+    keys = [k for k in ("treaty", "troops", "offtopic_sport", "nk_only")]
+    urls = []
+    for i in range(24):
+        items = []
+        for k in keys:
+            path = f"/news/{i}/{k}"
+            s = STORIES[k]
+            server.add(path, article_page(f"{s['title']} ({i})", s["paragraphs"] if i == 0 else
+                                          [p + f" Report number {i}." for p in s["paragraphs"]]
+                                          ), content_type="text/html; charset=utf-8")
+            items.append(item(server, k, path, title=f"{s['title']} ({i})"))
+        urls.append(server.add(f"/feed/{i}.xml", rss(items), etag=f'"f{i}"'))
+    config = write_config(tmp_path, urls, workers=2)
+
+    r = run_cli(config, "poll", "-v")
+
+    assert r.returncode == 0, r.stderr
+    assert "parsing feeds and pages in 2 worker processes" in r.stderr
+    m = re.search(r"(\d+) new stories, (\d+) duplicates, (\d+) off-topic", r.stdout)
+    assert m, r.stdout
+    new, dups, off = map(int, m.groups())
+    assert off == 48 and new + dups == 48 and new >= 2 and "0 failed" in r.stdout, r.stdout
+    assert len(new_files(corpus)) == new
+    again = run_cli(config, "poll")
+    assert again.returncode == 0 and "0 new stories" in again.stdout

@@ -1,0 +1,77 @@
+"""Where the CPU-bound stages run: feed parsing (feedparser, pure Python) and page reading
+(lxml + trafilatura). In a thread they hold the GIL and starve the event loop that does the
+network I/O, and use one core; so a big poll runs them in worker processes (one per core, at most
+`workers`), a small one in a thread (starting processes costs more than it saves).
+
+A worker that dies (killed, out of memory) breaks the pool: the call is retried in a thread and
+the rest of the poll stays in threads, so no feed is lost to it. Workers are started with
+`spawn` (never fork a process that has threads): they are this process's own children, joined
+when it closes, so their CPU time and memory count in its resource usage (bench/ measures that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
+
+log = logging.getLogger("monitor")
+MIN_FEEDS = 20          # a poll of fewer feeds stays in threads
+
+
+def default_workers() -> int:
+    return min(4, os.cpu_count() or 1)
+
+
+class Workers:
+    def __init__(self, processes: int, min_feeds: int = MIN_FEEDS):
+        self.processes = processes
+        self.min_feeds = min_feeds
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False        # workers cannot be started here: threads from now on
+        self._died = False          # a worker died: threads for the rest of this poll
+
+    def prepare(self, feeds: int) -> None:
+        """Before a poll of `feeds` feeds: start the worker processes if it is worth them (and
+        again after a worker died in an earlier poll)."""
+        self._died = False
+        if self._pool or self._broken or self.processes < 1 or feeds < self.min_feeds:
+            return
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx)
+            log.info("parsing feeds and pages in %d worker processes", self.processes)
+        except (OSError, ValueError) as e:   # e.g. no /dev/shm, too many processes
+            log.warning("cannot start worker processes (%s): parsing in threads", e)
+            self._broken = True
+
+    @property
+    def in_processes(self) -> bool:
+        return self._pool is not None and not self._died
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` in a worker process when there are workers, else in a thread. `fn` and
+        its arguments must pickle (module-level functions, plain data)."""
+        if self.in_processes:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+            except BrokenProcessPool as e:
+                if not self._died:
+                    log.error("a worker process died (%s): the rest of this poll parses in "
+                              "threads", e or "killed")
+                    self._died = True
+                    pool, self._pool = self._pool, None
+                    if pool:
+                        pool.shutdown(wait=False, cancel_futures=True)
+        return await asyncio.to_thread(fn, *args)
+
+    def close(self) -> None:
+        """Stop the workers: calls not started are dropped, running ones finish (a parse is
+        bounded by limits.*), and the processes are joined."""
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,71 @@
+"""monitor.workers: CPU-bound stages in worker processes for a big poll, in a thread for a small
+one, and in a thread again when a worker dies (nothing is lost)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+
+import pytest
+
+from monitor.errors import ParseError
+from monitor.parse import parse_feed
+from monitor.workers import Workers
+from tests.conftest import rss
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _die_in_a_worker() -> int:
+    if multiprocessing.parent_process() is not None:   # in a worker process: die
+        os._exit(3)
+    return os.getpid()
+
+
+def test_a_small_poll_stays_in_this_process_and_a_big_one_uses_workers():
+    w = Workers(2, min_feeds=20)
+    try:
+        w.prepare(5)
+        assert not w.in_processes and asyncio.run(w.run(_pid)) == os.getpid()
+        w.prepare(20)
+        assert w.in_processes and asyncio.run(w.run(_pid)) != os.getpid()
+    finally:
+        w.close()
+
+
+def test_no_workers_configured_means_threads_whatever_the_size():
+    w = Workers(0)
+    w.prepare(10_000)
+    assert not w.in_processes and asyncio.run(w.run(_pid)) == os.getpid()
+
+
+def test_a_feed_parses_the_same_in_a_worker_and_errors_cross_back_intact():
+    body = rss([{"title": "Putin and Kim meet", "link": "http://127.0.0.1/a",
+                 "description": "<p>Talks in <b>Pyongyang</b></p>"}]).encode()
+    w = Workers(1, min_feeds=1)
+    try:
+        w.prepare(1)
+        remote = asyncio.run(w.run(parse_feed, body, {}, "http://f/", "http://f/"))
+        assert remote == parse_feed(body, {}, "http://f/", "http://f/")
+        with pytest.raises(ParseError) as e:
+            asyncio.run(w.run(parse_feed, b"<html>no feed</html>",
+                              {"content-type": "text/html"}, "http://f/", "http://f/"))
+        assert e.value.url == "http://f/" and "feed" in str(e.value)
+    finally:
+        w.close()
+
+
+def test_a_dead_worker_falls_back_to_a_thread_and_the_next_poll_gets_new_workers():
+    w = Workers(1, min_feeds=1)
+    try:
+        w.prepare(1)
+        assert asyncio.run(w.run(_die_in_a_worker)) == os.getpid()   # retried here, not lost
+        assert not w.in_processes
+        assert asyncio.run(w.run(_pid)) == os.getpid()               # the rest of this poll
+        w.prepare(1)                                                 # the next poll
+        assert w.in_processes and asyncio.run(w.run(_pid)) != os.getpid()
+    finally:
+        w.close()
