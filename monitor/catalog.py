@@ -35,8 +35,7 @@ def stories(state, since: datetime | None = None, outlet: str | None = None,
     if outlet:
         where.append("lower(coalesce(outlet, '')) like ?")
         args.append(f"%{outlet.lower()}%")
-    rows = state.db.query(f"select * from stories where {' and '.join(where)} "
-                          "order by number desc", args)
+    rows = state.stories_where(where, args)
     out = []
     for r in rows:
         item = _row(state, r)
@@ -55,9 +54,9 @@ def find(state, key: str) -> dict | None:
                      ("number = ?", int(name) if name.isdigit() else None)):
         if arg is None:
             continue
-        rows = list(state.db["stories"].rows_where(sql, [arg], limit=1))
-        if rows:
-            return rows[0]
+        row = state.story_where(sql, arg)
+        if row:
+            return row
     return None
 
 
@@ -81,7 +80,7 @@ def show(state, corpus, key: str) -> dict | None:
 
 def export(state, corpus, fmt: str) -> Iterator[str]:
     """The whole corpus with metadata, oldest first: JSON lines, or CSV with a header."""
-    rows = list(state.db.query("select * from stories where status = 'committed' order by number"))
+    rows = state.committed_stories()
     sightings = state.story_sightings([r["id"] for r in rows])
     if fmt == "csv":
         buf = io.StringIO()
@@ -112,10 +111,7 @@ def growth(state, now: datetime, days: int = 30) -> list[tuple[str, int]]:
     from datetime import timedelta
 
     start = (now - timedelta(days=days - 1)).date()
-    counts = {r["day"]: r["n"] for r in state.db.query(
-        "select substr(fetched_at, 1, 10) as day, count(*) as n from stories "
-        "where status = 'committed' and text_source != 'external' and fetched_at >= ? "
-        "group by day", [start.isoformat()])}
+    counts = state.appended_per_day(start.isoformat())
     return [((start + timedelta(days=i)).isoformat(), counts.get((start + timedelta(days=i))
                                                                  .isoformat(), 0))
             for i in range(days)]

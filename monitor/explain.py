@@ -60,13 +60,9 @@ def why(state, corpus, topic: Topic, subject: str) -> Explanation | None:
         canonical = canonical_url(subject)
         story = state.story_by_url(canonical)
         if story is None:
-            rows = list(state.db.query(
-                "select e.*, f.url as feed_url from entries e left join feeds f on f.id = e.feed_id "
-                "where e.canonical_url = ? or e.link = ? order by e.seen_at desc limit 1",
-                [canonical, subject]))
-            if not rows:
+            e = state.latest_entry(canonical, subject)
+            if e is None:
                 return None
-            e = rows[0]
             ev = _evidence(e["evidence"])
             return Explanation(subject, e["decision"], e["title"], e["reason"],
                                e.get("score", ev.get("score")), ev.get("matches", []),
@@ -95,10 +91,7 @@ def why(state, corpus, topic: Topic, subject: str) -> Explanation | None:
 
 def rejected(state, limit: int = 50) -> list[dict]:
     """The most recent rejected candidates, newest first."""
-    return list(state.db.query(
-        "select e.seen_at, e.score, e.title, e.reason, e.link, f.name as feed from entries e "
-        "left join feeds f on f.id = e.feed_id where e.decision = 'rejected' "
-        "order by e.seen_at desc, e.rowid desc limit ?", [limit]))
+    return state.rejected_entries(limit)
 
 
 @dataclass
@@ -123,9 +116,7 @@ def replay(state, corpus, topic: Topic, recent: int = 1000) -> Replay:
         v = classify(_fields_of_file(text), topic)
         if not v.keep:
             out.corpus_dropped.append((f.name, text.partition("\n")[0], v.reason))
-    rows = state.db.query(
-        "select title, summary, link, decision from entries where decision in "
-        "('appended', 'rejected') order by seen_at desc limit ?", [recent])
+    rows = state.recent_candidates(recent)
     for r in rows:
         out.candidates_total += 1
         v = classify({"title": r["title"] or "", "summary": r["summary"] or ""}, topic)

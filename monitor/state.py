@@ -345,6 +345,44 @@ class State:
         row = cur.fetchone()
         return None if row is None else dict(zip((d[0] for d in cur.description), row))
 
+    # -- reports (catalog.py, explain.py): every query the program makes lives in this module
+
+    def stories_where(self, where: list[str], args: list) -> Iterator[dict]:
+        """Stories matching every condition in `where` (fixed SQL from catalog.py), newest
+        first."""
+        return self.db.query(f"select * from stories where {' and '.join(where)} "
+                             "order by number desc", args)
+
+    def story_where(self, condition: str, arg: Any) -> dict | None:
+        return self._one(f"select * from stories where {condition} limit 1", [arg])
+
+    def committed_stories(self) -> list[dict]:
+        return list(self.db.query("select * from stories where status = 'committed' "
+                                  "order by number"))
+
+    def appended_per_day(self, since_day: str) -> dict[str, int]:
+        return {r["day"]: r["n"] for r in self.db.query(
+            "select substr(fetched_at, 1, 10) as day, count(*) as n from stories "
+            "where status = 'committed' and text_source != 'external' and fetched_at >= ? "
+            "group by day", [since_day])}
+
+    def latest_entry(self, canonical: str, link: str) -> dict | None:
+        return self._one(
+            "select e.*, f.url as feed_url from entries e left join feeds f on f.id = e.feed_id "
+            "where e.canonical_url = ? or e.link = ? order by e.seen_at desc limit 1",
+            [canonical, link])
+
+    def rejected_entries(self, limit: int) -> list[dict]:
+        return list(self.db.query(
+            "select e.seen_at, e.score, e.title, e.reason, e.link, f.name as feed from entries e "
+            "left join feeds f on f.id = e.feed_id where e.decision = 'rejected' "
+            "order by e.seen_at desc, e.rowid desc limit ?", [limit]))
+
+    def recent_candidates(self, limit: int) -> list[dict]:
+        return list(self.db.query(
+            "select title, summary, link, decision from entries where decision in "
+            "('appended', 'rejected') order by seen_at desc limit ?", [limit]))
+
     def known_files(self) -> set[str]:
         return {r["file_name"] for r in self.db.query("select file_name from stories")}
 
