@@ -300,6 +300,27 @@ class State:
         return bool(list(self.db.query(
             "select 1 from entries where feed_id = ? and key = ? limit 1", [feed_id, key])))
 
+    def seen_keys(self, feed_id: int, keys: list[str]) -> set[str]:
+        """Which of `keys` this feed has delivered before (one query per 500 keys)."""
+        out: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            out.update(r[0] for r in self.db.conn.execute(
+                f"select key from entries where feed_id = ? and key in "
+                f"({', '.join('?' * len(chunk))})", [feed_id, *chunk]))
+        return out
+
+    def committed_ids_and_urls(self, ids: list[str], urls: list[str]) -> set[str]:
+        """The ids among `ids` and the canonical URLs among `urls` of committed stories."""
+        out: set[str] = set()
+        for column, values in (("id", ids), ("canonical_url", urls)):
+            for i in range(0, len(values), 500):
+                chunk = values[i:i + 500]
+                out.update(r[0] for r in self.db.conn.execute(
+                    f"select {column} from stories where status = 'committed' and {column} in "
+                    f"({', '.join('?' * len(chunk))})", chunk))
+        return out
+
     def record_entry(self, feed_id: int, key: str, values: dict, now: datetime) -> None:
         self.record_entries([(feed_id, key, values)], now)
 
