@@ -192,6 +192,9 @@ PARA_OFF = [
 MIXES = {
     "real": [("both", 1), ("russia", 4), ("nk", 3), ("trap", 1), ("off", 91)],
     "heavy": [("both", 10), ("russia", 12), ("nk", 8), ("trap", 4), ("off", 66)],
+    # no item names a side: no page is fetched, so monitor does what a feed reader does (fetch,
+    # parse, store) plus its topic check: the like-for-like comparison with the peers
+    "none": [("off", 1)],
 }
 KIND_WEIGHTS = MIXES["heavy"]
 TITLES = {"both": BOTH_TITLES, "russia": RU_TITLES, "nk": NK_TITLES, "trap": TRAP_TITLES,

@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=0, help="monitor concurrency (0: default)")
     ap.add_argument("--per-host", type=int, default=0, help="monitor per_host (0: its default)")
     ap.add_argument("--gzip", action="store_true", help="farm gzips bodies for gzip clients")
-    ap.add_argument("--mix", choices=["real", "heavy"], default="real",
+    ap.add_argument("--mix", choices=["real", "heavy", "none"], default="real",
                     help="how topical the farm's items are (bench/farm.py MIXES; default real)")
     ap.add_argument("--peers", default="reader,newsboat,naive",
                     help="comma list of reader,newsboat,naive ('' for monitor alone)")
