@@ -2,4 +2,5 @@
 
 from monitor.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":   # not when a worker process (workers.py, spawn) imports it
+    raise SystemExit(main())
