@@ -43,6 +43,7 @@ log = logging.getLogger("monitor")
 TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days ...
 TITLE_MIN_WORDS = 4      # ... of at least this many words ...
 TITLE_TEXT_SIMILARITY = 0.25   # ... whose text overlaps at least this much: same story
+RECOVER_BATCH = 500      # stories fingerprinted or indexed per transaction at start-up
 
 
 def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
@@ -62,19 +63,27 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
             fingerprint_now=False))
     # Fingerprint the stories the near-duplicate index does not know yet (seeds, hand-added
     # files, appends finished by recovery): only those files are read, never the whole corpus.
+    # In transactions of RECOVER_BATCH stories: adopting a corpus of 100,000 files is one
+    # transaction per batch, not per story.
     counts["fingerprinted"] = 0
-    for row in state.unfingerprinted():
-        if _fingerprint_row(state, corpus, row, now):
-            counts["fingerprinted"] += 1
+    rows = state.unfingerprinted()
+    for i in range(0, len(rows), RECOVER_BATCH):
+        with state.tx():
+            for row in rows[i:i + RECOVER_BATCH]:
+                if _fingerprint_row(state, corpus, row, now):
+                    counts["fingerprinted"] += 1
     # The full-text index (`monitor search`), for stories from before it existed.
     counts["indexed"] = 0
-    for row in state.unindexed():
-        try:
-            title, _, body = corpus.read(row["file_name"]).partition("\n")
-        except OSError:
-            continue
-        state.index_text(row["id"], title, body)
-        counts["indexed"] += 1
+    rows = state.unindexed()
+    for i in range(0, len(rows), RECOVER_BATCH):
+        with state.tx():
+            for row in rows[i:i + RECOVER_BATCH]:
+                try:
+                    title, _, body = corpus.read(row["file_name"]).partition("\n")
+                except OSError:
+                    continue
+                state.index_text(row["id"], title, body)
+                counts["indexed"] += 1
     return counts
 
 

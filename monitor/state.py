@@ -8,6 +8,7 @@ Tables (documented for users in the README):
   digests    every digest attempt: delivered, failed (with the error) or empty (nothing new)
   digested   which delivered digest each story went out in (one row per story: exactly once)
   search     full-text index (SQLite FTS5) of every story's title and text
+  fts_rows  which row of `search` holds which story
 
 Appending a story is journalled: a `pending` stories row is committed before the file is written
 and flipped to `committed` after, so `recover()` can finish or forget an append that a kill cut
@@ -119,6 +120,16 @@ def _m0007(db: Database) -> None:
     # (북한은), so queries match word prefixes (see State.search).
     db.execute("create virtual table search using fts5(title, body, story_id unindexed, "
                "tokenize = 'unicode61 remove_diacritics 2')")
+
+
+@migrations(name="0008_fts_rows")
+def _m0008(db: Database) -> None:
+    # search.story_id is UNINDEXED (FTS5 indexes only text): finding a story's row by it scanned
+    # the whole index, once per append and once per story at start-up, so adopting a corpus of
+    # 100,000 files took most of an hour. This table maps a story to its row in `search`.
+    db.execute("create table fts_rows (story_id text primary key, fts_rowid integer not null)")
+    db.execute("insert or replace into fts_rows (story_id, fts_rowid) "
+               "select story_id, rowid from search")
 
 
 ENTRY_COLUMNS = ("feed_id", "key", "link", "canonical_url", "title", "decision", "reason",
@@ -563,15 +574,21 @@ class State:
     # -- full-text search ----------------------------------------------------------------------
 
     def index_text(self, story_id: str, title: str, body: str) -> None:
+        conn = self.db.conn
         with self.tx():
-            self.db.execute("delete from search where story_id = ?", [story_id])
-            self.db.execute("insert into search (title, body, story_id) values (?, ?, ?)",
-                            [title, body, story_id])
+            row = conn.execute("select fts_rowid from fts_rows where story_id = ?",
+                               [story_id]).fetchone()
+            if row:
+                conn.execute("delete from search where rowid = ?", [row[0]])
+            cur = conn.execute("insert into search (title, body, story_id) values (?, ?, ?)",
+                               [title, body, story_id])
+            conn.execute("insert or replace into fts_rows (story_id, fts_rowid) values (?, ?)",
+                         [story_id, cur.lastrowid])
 
     def unindexed(self) -> list[dict]:
         return list(self.db.query(
-            "select id, file_name from stories where status = 'committed' "
-            "and id not in (select story_id from search) order by number"))
+            "select s.id, s.file_name from stories s left join fts_rows r on r.story_id = s.id "
+            "where s.status = 'committed' and r.story_id is null order by s.number"))
 
     def search(self, query: str, limit: int = 20) -> list[dict]:
         """Stories matching every word of `query` (each word also as a prefix: Пхеньян finds

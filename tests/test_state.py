@@ -34,3 +34,35 @@ def test_record_entries_refuses_an_unknown_column_and_writes_nothing(tmp_path):
     assert st.db.execute("select count(*) from entries").fetchone()[0] == 0
     st.record_entries([], NOW)   # nothing to write: no transaction, no error
     st.close()
+
+
+def test_indexing_a_story_again_replaces_its_search_row(tmp_path):
+    st = State(tmp_path / "s.db")
+    for sid, n in (("a" * 16, 1), ("b" * 16, 2)):
+        st.db["stories"].insert({"id": sid, "file_name": f"00{n}_{sid}.txt", "number": n,
+                                 "status": "committed", "title": "t"})
+    assert [r["id"] for r in st.unindexed()] == ["a" * 16, "b" * 16]
+    st.index_text("a" * 16, "Putin visits Pyongyang", "first text")
+    st.index_text("a" * 16, "Putin visits Pyongyang", "second text")
+    rows = st.db.execute("select body from search where story_id = ?", ["a" * 16]).fetchall()
+    assert rows == [("second text",)]
+    assert [r["id"] for r in st.unindexed()] == ["b" * 16]
+    assert st.db.execute("select count(*) from fts_rows").fetchone()[0] == 1
+    st.close()
+
+
+def test_the_fts_rows_migration_maps_an_existing_index(tmp_path):
+    """A database indexed before 0008: its rows in `search` are found through fts_rows after."""
+    import sqlite3
+    st = State(tmp_path / "s.db")
+    st.db.execute("insert into search (title, body, story_id) values ('t', 'old', 'c')")
+    st.db.execute("delete from fts_rows")
+    st.db.execute("delete from _sqlite_migrations where name = '0008_fts_rows'")
+    st.db.execute("drop table fts_rows")
+    st.db.conn.commit()
+    st.close()
+    st = State(tmp_path / "s.db")
+    st.index_text("c", "t", "new")
+    assert st.db.execute("select body from search where story_id = 'c'").fetchall() == [("new",)]
+    st.close()
+    assert sqlite3.connect(tmp_path / "s.db").execute("pragma integrity_check").fetchone() == ("ok",)
