@@ -467,9 +467,15 @@ class State:
 
     def add_fingerprint(self, story_id: str, signature: bytes, words: int, bands: list[int],
                         title_key: str | None, outlet: str | None, published: str | None) -> None:
+        conn = self.db.conn
         with self.tx():
-            self.db.execute("delete from lsh where story_id = ?", [story_id])
-            self.db.execute(
+            # lsh is keyed (band_key, story_id): deleting by story_id alone scans all of it
+            # (4 million rows at 100,000 stories), so only a story fingerprinted before, which
+            # is rare, pays for it.
+            if conn.execute("select 1 from fingerprints where story_id = ?",
+                            [story_id]).fetchone():
+                conn.execute("delete from lsh where story_id = ?", [story_id])
+            conn.execute(
                 "insert or replace into fingerprints (story_id, signature, words, title_key, "
                 "outlet, published) values (?, ?, ?, ?, ?, ?)",
                 [story_id, signature, words, title_key, outlet, published])

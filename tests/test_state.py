@@ -66,3 +66,15 @@ def test_the_fts_rows_migration_maps_an_existing_index(tmp_path):
     assert st.db.execute("select body from search where story_id = 'c'").fetchall() == [("new",)]
     st.close()
     assert sqlite3.connect(tmp_path / "s.db").execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_fingerprinting_a_story_again_replaces_its_bands(tmp_path):
+    st = State(tmp_path / "s.db")
+    st.add_fingerprint("a" * 16, b"\0" * 8, 50, [1, 2, 3], "t", "site", None)
+    st.add_fingerprint("b" * 16, b"\0" * 8, 50, [3, 4], "t", "site", None)
+    st.add_fingerprint("a" * 16, b"\1" * 8, 60, [5, 6], "t", "site", None)
+    rows = st.db.execute("select band_key, story_id from lsh order by band_key").fetchall()
+    assert rows == [(3, "b" * 16), (4, "b" * 16), (5, "a" * 16), (6, "a" * 16)]
+    assert st.db.execute("select words from fingerprints where story_id = ?",
+                         ["a" * 16]).fetchone() == (60,)
+    st.close()
