@@ -133,7 +133,10 @@ def child_env() -> dict:
     """The environment of a monitor child process. Bytecode is cached outside the repository
     (the tests start some hundred interpreters; compiling `monitor` afresh each time is slow)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "monitor-tests-pycache")}
+           "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "monitor-tests-pycache"),
+           # a child that dies of a signal (one CI run saw SIGBUS, -7, with empty output) prints
+           # its Python stack to stderr, which the failing assertion shows
+           "PYTHONFAULTHANDLER": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
