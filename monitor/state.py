@@ -132,8 +132,9 @@ def _m0008(db: Database) -> None:
                "select story_id, rowid from search")
 
 
-ENTRY_COLUMNS = ("feed_id", "key", "link", "canonical_url", "title", "decision", "reason",
-                 "story_id", "evidence", "seen_at", "score", "summary")   # 0001 + 0006
+ENTRY_COLUMNS = frozenset({"feed_id", "key", "link", "canonical_url", "title", "decision",
+                           "reason", "story_id", "evidence", "seen_at", "score",
+                           "summary"})   # 0001 + 0006
 
 
 _COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
@@ -307,29 +308,26 @@ class State:
 
     # -- entries -------------------------------------------------------------------------------
 
-    def entry_seen(self, feed_id: int, key: str) -> bool:
-        return bool(list(self.db.query(
-            "select 1 from entries where feed_id = ? and key = ? limit 1", [feed_id, key])))
-
     def seen_keys(self, feed_id: int, keys: list[str]) -> set[str]:
-        """Which of `keys` this feed has delivered before (one query per 500 keys)."""
-        out: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            out.update(r[0] for r in self.db.conn.execute(
-                f"select key from entries where feed_id = ? and key in "
-                f"({', '.join('?' * len(chunk))})", [feed_id, *chunk]))
-        return out
+        """Which of `keys` this feed has delivered before."""
+        return self._present("select key from entries where feed_id = ? and key in ({})",
+                             keys, [feed_id])
 
     def committed_ids_and_urls(self, ids: list[str], urls: list[str]) -> set[str]:
         """The ids among `ids` and the canonical URLs among `urls` of committed stories."""
-        out: set[str] = set()
-        for column, values in (("id", ids), ("canonical_url", urls)):
-            for i in range(0, len(values), 500):
-                chunk = values[i:i + 500]
-                out.update(r[0] for r in self.db.conn.execute(
-                    f"select {column} from stories where status = 'committed' and {column} in "
-                    f"({', '.join('?' * len(chunk))})", chunk))
+        return (self._present("select id from stories where status = 'committed' "
+                              "and id in ({})", ids)
+                | self._present("select canonical_url from stories where status = 'committed' "
+                                "and canonical_url in ({})", urls))
+
+    def _present(self, sql: str, values: list, before: list = ()) -> set:
+        """The first column of `sql` (whose `{}` takes a list of placeholders) over `values`,
+        500 at a time (SQLite's limit on parameters is 999 in older builds)."""
+        out: set = set()
+        for i in range(0, len(values), 500):
+            chunk = values[i:i + 500]
+            out.update(r[0] for r in self.db.conn.execute(
+                sql.format(", ".join("?" * len(chunk))), [*before, *chunk]))
         return out
 
     def record_entry(self, feed_id: int, key: str, values: dict, now: datetime) -> None:
@@ -342,7 +340,7 @@ class State:
             return
         rows = []
         for feed_id, key, values in entries:
-            unknown = set(values) - set(ENTRY_COLUMNS)
+            unknown = values.keys() - ENTRY_COLUMNS
             if unknown:
                 raise ValueError(f"unknown entry columns: {sorted(unknown)}")
             row = {"feed_id": feed_id, "key": key, "seen_at": iso(now), **values}

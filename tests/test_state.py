@@ -19,7 +19,8 @@ def test_record_entries_inserts_many_and_an_upsert_keeps_unnamed_columns(tmp_pat
                                            "evidence": {"matches": []}})
                        for i in range(500)], NOW)
     assert st.db.execute("select count(*) from entries").fetchone()[0] == 500
-    assert all(st.entry_seen(feed_id, f"k{i}") for i in (0, 499))
+    assert st.seen_keys(feed_id, ["k0", "k499", "k500"]) == {"k0", "k499"}
+    assert len(st.seen_keys(feed_id, [f"k{i}" for i in range(1200)])) == 500   # > one chunk
     st.record_entry(feed_id, "k7", {"decision": "duplicate", "story_id": "abc"}, NOW)
     row = st.db.execute("select title, decision, story_id, evidence from entries "
                         "where key = 'k7'").fetchone()
