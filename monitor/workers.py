@@ -33,12 +33,10 @@ class Workers:
         self.min_feeds = min_feeds
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False        # workers cannot be started here: threads from now on
-        self._died = False          # a worker died: threads for the rest of this poll
 
     def prepare(self, feeds: int) -> None:
         """Before a poll of `feeds` feeds: start the worker processes if it is worth them (and
-        again after a worker died in an earlier poll)."""
-        self._died = False
+        again after a worker died in an earlier poll: until then, threads)."""
         if self._pool or self._broken or self.processes < 1 or feeds < self.min_feeds:
             return
         try:
@@ -51,22 +49,21 @@ class Workers:
 
     @property
     def in_processes(self) -> bool:
-        return self._pool is not None and not self._died
+        return self._pool is not None
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in a worker process when there are workers, else in a thread. `fn` and
         its arguments must pickle (module-level functions, plain data)."""
-        if self.in_processes:
+        pool = self._pool
+        if pool is not None:
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+                return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
             except BrokenProcessPool as e:
-                if not self._died:
+                if self._pool is pool:   # the first call to see it (others were in flight)
                     log.error("a worker process died (%s): the rest of this poll parses in "
                               "threads", e or "killed")
-                    self._died = True
-                    pool, self._pool = self._pool, None
-                    if pool:
-                        pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+                    pool.shutdown(wait=False, cancel_futures=True)
         return await asyncio.to_thread(fn, *args)
 
     def close(self) -> None:
