@@ -20,9 +20,9 @@ from monitor.errors import DeliveryError, LockError
 from monitor.fetch import Fetcher
 from monitor.models import FeedOutcome
 from monitor.pipeline import Pipeline, recover
-from monitor.workers import Workers
 from monitor.schedule import Schedule
 from monitor.state import State, iso, parse_iso, utcnow
+from monitor.workers import Workers
 
 log = logging.getLogger("monitor")
 STOP_GRACE = 6.0   # SIGTERM → done within 10 s: 6 s to finish a poll, then it is abandoned (2 s to unwind)

@@ -66,18 +66,15 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
     # In transactions of RECOVER_BATCH stories: adopting a corpus of 100,000 files is one
     # transaction per batch, not per story.
     counts["fingerprinted"] = 0
-    rows = state.unfingerprinted()
-    for i in range(0, len(rows), RECOVER_BATCH):
+    for batch in _batches(state.unfingerprinted()):
         with state.tx():
-            for row in rows[i:i + RECOVER_BATCH]:
-                if _fingerprint_row(state, corpus, row, now):
-                    counts["fingerprinted"] += 1
+            counts["fingerprinted"] += sum(_fingerprint_row(state, corpus, row, now)
+                                           for row in batch)
     # The full-text index (`monitor search`), for stories from before it existed.
     counts["indexed"] = 0
-    rows = state.unindexed()
-    for i in range(0, len(rows), RECOVER_BATCH):
+    for batch in _batches(state.unindexed()):
         with state.tx():
-            for row in rows[i:i + RECOVER_BATCH]:
+            for row in batch:
                 try:
                     title, _, body = corpus.read(row["file_name"]).partition("\n")
                 except OSError:
@@ -85,6 +82,10 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
                 state.index_text(row["id"], title, body)
                 counts["indexed"] += 1
     return counts
+
+
+def _batches(rows: list[dict]) -> list[list[dict]]:
+    return [rows[i:i + RECOVER_BATCH] for i in range(0, len(rows), RECOVER_BATCH)]
 
 
 def register_files(state: State, corpus: Corpus, files, now: datetime,
@@ -280,9 +281,9 @@ class Pipeline:
         # than three per entry: entries handled before, and links that are stories already.
         seen = self.state.seen_keys(feed_id, [e.key for e in entries])
         links = [canonical_url(e.link) if e.link else None for e in entries]
-        urls = [u for u in links if u]
-        stories = self.state.committed_ids_and_urls([story_id(u) for u in urls], urls)
-        known = {u for u in urls if u in stories or story_id(u) in stories}
+        ids = {u: story_id(u) for u in links if u}
+        stories = self.state.committed_ids_and_urls(list(ids.values()), list(ids))
+        known = {u for u, sid in ids.items() if u in stories or sid in stories}
         rejected: list[tuple[int, str, dict]] = []   # written in one transaction, below
         try:
             results = await asyncio.gather(
