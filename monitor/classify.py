@@ -267,6 +267,22 @@ def find_terms(text: str, field: str, topic: Topic = DEFAULT_TOPIC) -> list[Matc
     return found
 
 
+def sides_named(text: str, topic: Topic, wanted: frozenset[str]) -> frozenset[str]:
+    """Which of the `wanted` sides some term of `topic` names in `text` (exclusions ignored):
+    what `find_terms` would say of the sides, but it stops at the first occurrence of each term
+    and once every wanted side is found, and builds no matches."""
+    folded = text.casefold()
+    found: set[str] = set()
+    for term in topic.terms:
+        if set(term.side) & wanted - found and term.may_occur(text, folded):
+            m = next((m for m in term.pattern.finditer(text) if m.end() > m.start()), None)
+            if m:
+                found.update(term.side)
+                if wanted <= found:
+                    break
+    return frozenset(found & wanted)
+
+
 def _units(text: str, field: str) -> list[tuple[int, int, int]]:
     """(start, end, paragraph number) of each sentence of a field. The title is one unit."""
     if field == "title":

@@ -145,8 +145,13 @@ BLOCK_TAGS = frozenset("""address article aside blockquote body br dd details di
     pre section summary table tbody td tfoot th thead title tr ul""".split())
 
 
+# Elements whose text trafilatura never returns: on news pages they hold most of the bytes
+# (analytics, JSON-LD, CSS), and scanning them for terms cost more than the extraction.
+NEVER_TEXT = frozenset({"script", "style"})
+
+
 def page_texts(page: bytes | str) -> tuple[str, ...]:
-    """Every piece of text on the page (scripts and navigation included), decoded as trafilatura
+    """Every piece of text on the page (navigation included; not scripts or styles), decoded as trafilatura
     decodes it, twice: inline elements joined as they stand and block elements on lines of their
     own, and every element apart. Cheap (one lxml parse, no extraction), and whatever term the
     extracted article text names, one of these names it too: so a page on which they do not name
@@ -165,7 +170,7 @@ def page_texts(page: bytes | str) -> tuple[str, ...]:
             if is_element:
                 if el.tag in BLOCK_TAGS:
                     joined.append("\n")
-                if el.text:
+                if el.text and el.tag not in NEVER_TEXT:
                     joined.append(el.text)
                     apart.append(el.text)
         else:

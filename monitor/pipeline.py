@@ -138,11 +138,12 @@ class _Story:
 
 @dataclass(frozen=True)
 class _Page:
-    """A fetched page: its article (None when it was not worth extracting) and the topic's sides
-    its text names anywhere (only looked for when the entry lacked a side)."""
+    """A fetched page: its article (None when it was not worth extracting) and which of the
+    sides the entry lacked (`checked`) its text names anywhere."""
 
     article: Article | None
-    sides: frozenset[str]
+    sides: frozenset[str]        # of the sides looked for (`checked`), those the page names
+    checked: frozenset[str] = frozenset()
 
 
 def _read_page(body: bytes, url: str, title: str, topic: classify_mod.Topic,
@@ -155,12 +156,12 @@ def _read_page(body: bytes, url: str, title: str, topic: classify_mod.Topic,
     sides: frozenset[str] = frozenset()
     if need:
         for text in page_texts(body):
-            sides |= {m.side for m in classify_mod.find_terms(text, "text", topic)}
+            sides |= classify_mod.sides_named(text, topic, need - sides)
             if need <= sides:
                 break
         if not need <= sides:
-            return _Page(None, sides)
-    return _Page(extract_article(body, url, title), sides)
+            return _Page(None, sides, need)
+    return _Page(extract_article(body, url, title), sides, need)
 
 
 def _parse_and_screen(body: bytes, headers: dict[str, str], feed_url: str, final_url: str,
@@ -384,8 +385,9 @@ class Pipeline:
                     self._page(entry.link, entry.title, entry.feed_url, need))
             try:
                 page = await asyncio.shield(task)
-                if page.article is None and need <= page.sides:
-                    # the feed that fetched it named less; this entry needs the text after all
+                if page.article is None and (need <= page.sides or not need <= page.checked):
+                    # another feed's entry fetched it and named other sides: this entry may
+                    # need the text after all
                     page = await self._page(entry.link, entry.title, entry.feed_url, frozenset())
                 if page.article is None:
                     missing = [self.config.topic.side_names["ab".index(x)]

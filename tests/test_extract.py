@@ -307,7 +307,8 @@ def test_read_page_skips_the_extraction_of_a_page_that_lacks_the_needed_side():
     page = f"<html><head><meta charset='windows-1251'></head><body><article>{para}{para}</article></body></html>"
     page_b = page.encode("cp1251")
     skipped = _read_page(page_b, "https://example.org/a", "t", DEFAULT_TOPIC, frozenset("b"))
-    assert skipped.article is None and skipped.sides == frozenset("a")
+    assert skipped.article is None and skipped.sides == frozenset()
+    assert skipped.checked == frozenset("b")
     read = _read_page(page_b, "https://example.org/a", "t", DEFAULT_TOPIC, frozenset())
     assert read.article is not None and "Москве" in read.article.text
     both = page_b.replace("вечером".encode("cp1251"), "с КНДР".encode("cp1251"))
