@@ -7,6 +7,8 @@ sets and prints precision, recall and F1:
   real     tests/data/topic_eval_real.json  our labels for real items in ../shared/fixtures/real
                                             (text loaded from there at run time; the set is
                                             skipped with a SKIP line when ../shared is absent)
+  holdout  tests/data/topic_holdout.json    stories written blind (by writers who never saw the
+                                            classifier), split "holdout": never tuned on
 
 Labels: "relevant" (the story is about Russia–North Korea relations), "irrelevant", "ambiguous".
 Ambiguous items are left out of precision/recall/F1 (and reported as "kept a/n" on their own).
@@ -49,6 +51,7 @@ from monitor.classify import classify  # noqa: E402
 DATA = ROOT / "tests" / "data"
 WRITTEN = DATA / "topic_eval.json"
 REAL = DATA / "topic_eval_real.json"
+HOLDOUT = DATA / "topic_holdout.json"
 # ../shared beside the checkout; MONITOR_SHARED points elsewhere (as in tests/conftest.py)
 SHARED = Path(os.environ.get("MONITOR_SHARED") or ROOT.parent / "shared")
 
@@ -56,6 +59,8 @@ LABELS = ("relevant", "irrelevant", "ambiguous")
 KINDS = ("relevant", "ru_only", "nk_only", "trap", "mention", "other")
 NEGATIVE_KINDS = ("ru_only", "nk_only", "trap", "mention", "other")
 MODES = ("full", "headline")
+SETS = ("written", "real", "holdout")
+SPLITS = ("tune", "test", "holdout")
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,9 @@ class Item:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def load_written(path: Path = WRITTEN) -> list[Item]:
+def load_written(path: Path = WRITTEN, set_name: str = "written") -> list[Item]:
     items = json.loads(path.read_text(encoding="utf-8"))["items"]
-    return [Item(id=it["id"], set="written", lang=it["lang"], kind=it["kind"], label=it["label"],
+    return [Item(id=it["id"], set=set_name, lang=it["lang"], kind=it["kind"], label=it["label"],
                  split=it["split"], title=it["title"], summary=it["summary"], text=it["text"],
                  source=it["source"]) for it in items]
 
@@ -254,7 +259,7 @@ def prf_line(name: str, c: Counts) -> str:
 def print_report(results: list[Result], title: str) -> None:
     print(f"\n== {title}")
     print(prf_line("overall", count(results)))
-    for s in ("tune", "test"):
+    for s in SPLITS:
         sub = [r for r in results if r.item.split == s]
         if sub:
             print(prf_line(f"split {s}", count(sub)))
@@ -295,19 +300,19 @@ def print_errors(results: list[Result]) -> None:
 
 
 def print_counts(items: list[Item]) -> None:
-    print("\nitems (lang x kind x label; tune/test):")
-    table = defaultdict(lambda: [0, 0])
+    print("\nitems (lang x kind x label; " + "/".join(SPLITS) + "):")
+    table = defaultdict(lambda: dict.fromkeys(SPLITS, 0))
     for it in items:
-        table[(it.set, it.lang, it.kind, it.label)][it.split == "test"] += 1
+        table[(it.set, it.lang, it.kind, it.label)][it.split] += 1
     for key in sorted(table):
-        tu, te = table[key]
-        print(f"  {key[0]:<8} {key[1]:<3} {key[2]:<9} {key[3]:<11} tune {tu:4}  test {te:4}")
+        n = "  ".join(f"{s} {table[key][s]:4}" for s in SPLITS)
+        print(f"  {key[0]:<8} {key[1]:<3} {key[2]:<9} {key[3]:<11} {n}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("tune", "test", "all"), default="all")
-    ap.add_argument("--set", choices=("written", "real", "all"), default="all", dest="which")
+    ap.add_argument("--split", choices=(*SPLITS, "all"), default="all")
+    ap.add_argument("--set", choices=(*SETS, "all"), default="all", dest="which")
     ap.add_argument("--mode", choices=(*MODES, "both"), default="both")
     ap.add_argument("--errors", action="store_true", help="list misclassified ids with the reason")
     args = ap.parse_args(argv)
@@ -327,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"# {p}")
         items += real
+    if args.which in ("holdout", "all"):
+        items += load_written(HOLDOUT, "holdout")
     if args.split != "all":
         items = [it for it in items if it.split == args.split]
     print(f"# split: {args.split}; {len(items)} items")
@@ -336,13 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     results = run(items, modes)
     for mode in modes:
         res = results[mode]
-        for s in ("written", "real"):
+        for s in SETS:
             sub = [r for r in res if r.item.set == s]
             if sub:
                 shown = "title+summary+text" if mode == "full" else "title+summary only"
                 print_report(sub, f"{mode} mode ({shown}) - {s} set, split {args.split}")
         if len({r.item.set for r in res}) > 1:
-            print_report(res, f"{mode} mode - both sets, split {args.split}")
+            print_report(res, f"{mode} mode - all sets together, split {args.split}")
     if args.errors:
         for mode in modes:
             if results[mode]:
