@@ -32,6 +32,7 @@ Pure functions; no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -67,6 +68,15 @@ class Term:
     # spelling, and the `re:` spellings on their own. Most texts name no term at all.
     needles: tuple[str, ...] = ()
     regex_part: re.Pattern | None = None
+    # Conditions on the whole story (topic.context): the term counts only when the story also
+    # names one of `when` ("the North" only beside Seoul, South Korea...), and never when it
+    # names one of `unless` ("김정은" not in a story about the actress 배우 김정은)
+    when: re.Pattern | None = None
+    unless: re.Pattern | None = None
+
+    def counts_in(self, story: str) -> bool:
+        return ((self.when is None or bool(self.when.search(story)))
+                and (self.unless is None or not self.unless.search(story)))
 
     def may_occur(self, text: str, folded: str) -> bool:
         return (any(n in folded for n in self.needles)
@@ -118,9 +128,13 @@ def compile_spelling(spelling: str) -> str:
     return B + body + possessive + E
 
 
+CONDITIONS = ("if", "unless")
+
+
 def build_topic(name: str, sides: dict[str, dict[str, list[str]]],
                 both: dict[str, list[str]] | None = None,
-                exclude: Iterable[str] = ()) -> Topic:
+                exclude: Iterable[str] = (),
+                context: dict[str, dict[str, list[str]]] | None = None) -> Topic:
     """A Topic from its definition (as in config.yaml). ValueError naming the bad part."""
     if not 1 <= len(sides) <= 2:
         raise ValueError("a topic has one or two sides")
@@ -132,11 +146,36 @@ def build_topic(name: str, sides: dict[str, dict[str, list[str]]],
             terms.append(_term(code, term_name, spellings, f"{side_name}.{term_name}"))
     for term_name, spellings in (both or {}).items():
         terms.append(_term("ab", term_name, spellings, f"both.{term_name}"))
+    context = context or {}
+    unknown = sorted(set(context) - {t.name for t in terms})
+    if unknown:
+        raise ValueError(f"context: {', '.join(map(repr, unknown))} is not a term of the topic")
+    for term_name, cond in context.items():
+        bad = sorted(set(cond) - set(CONDITIONS))
+        if bad or not cond:
+            raise ValueError(f"context.{term_name}: give 'if' and/or 'unless' (a list of "
+                             f"spellings), not {', '.join(map(repr, bad)) or 'nothing'}")
+        when, unless = (_pattern(cond.get(k), f"context.{term_name}.{k}") for k in CONDITIONS)
+        terms = [dataclasses.replace(t, when=when, unless=unless) if t.name == term_name else t
+                 for t in terms]
     excl = [compile_spelling(x) for x in exclude]
     return Topic(name=name, side_names=tuple(sides), terms=tuple(terms),
                  exclude=re.compile("|".join(f"(?:{x})" for x in excl), re.IGNORECASE)
                  if excl else None,
-                 spec={"name": name, "sides": sides, "both": both or {}, "exclude": list(exclude)})
+                 spec={"name": name, "sides": sides, "both": both or {}, "exclude": list(exclude),
+                       "context": context})
+
+
+def _pattern(spellings: list[str] | None, where: str) -> re.Pattern | None:
+    if spellings is None:
+        return None
+    if not spellings:
+        raise ValueError(f"{where}: no spellings")
+    try:
+        sources = [compile_spelling(s) for s in spellings]
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE)
 
 
 def _term(side: str, name: str, spellings: list[str], where: str) -> Term:
@@ -170,7 +209,7 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
                    "русск*", "러시아", "로씨야", "로시아", "노서아",
                    # 러 alone, as Korean headlines abbreviate it (러, 北에 ...); not inside a word
                    # (러시아워 "rush hour", 에러 "error")
-                   "re:(?<![가-힣])러(?:[는가의와에도]|엔)?(?![가-힣])"],
+                   "re:(?<![가-힣])러(?:와의|와는|와도|에서|에게|에는|로의|[는가의와에도로만]|엔)?(?![가-힣])"],
         "Moscow": ["Moscow", "Москв*", "모스크바"],
         "Kremlin": ["Kremlin", "Кремл*", "크렘린"],
         "Putin": ["Putin", "Путин*", "푸틴", "뿌찐"],
@@ -202,7 +241,16 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
                         "조선민주주의인민공화국",
                         # 北 and 북 alone, as Korean headlines abbreviate it (北·러, 북, 러에 ...)
                         "re:(?<![東东西])北(?!京|美|海|部|東|东|西)",
-                        "re:(?<![가-힣])북(?:[은이의과에]|엔)?(?![가-힣])"],
+                        "re:(?<![가-힣])북(?:과의|과는|과도|에서|에게|에는|에도|으로|[은이의과에도만]|엔)?(?![가-힣])",
+                        # 북측 "the North('s side)", as South Korean reports say; not 동북측
+                        "re:(?<![가-힣])북측"],
+        # "the North" in a story set in Korea (see DEFAULT_CONTEXT); capital N only, and not
+        # the North Sea, Pole, Atlantic...
+        "the North": ["re:(?-i:\\b[Tt]he North\\b)(?!\\s+(?:Sea|Pole|Atlantic|American?|Star|Caucasus|"
+                      "of\\b|Face|Shore|Side|Korean))(?:['’]s)?"],
+        # "Kim" alone in a headline ("Putin sends greetings to Kim"), beside Russia's leaders
+        # and when no other Kim is named in full (see DEFAULT_CONTEXT): not "Kim Kardashian"
+        "Kim": ["re:(?-i:\\bKim\\b(?![\\s\\-]+(?:Jong|Yo|Il)\\b))(?:['’]s)?"],
         "DPRK": ["DPRK", "КНДР"],
         "Pyongyang": ["Pyongyang", "Пхеньян*", "평양"],
         "Kim Jong Un": ["Kim Jong Un", "Kim Jong-un", "Kim Jongun", "Ким Чен Ын*", "김정은"],
@@ -216,7 +264,9 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
                                  "Корейск* народн* арми*", "조선인민군"],
         "Workers' Party of Korea": ["Workers' Party of Korea", "Workers Party of Korea",
                                     "Трудов* парти* Коре*", "조선노동당"],
-        "Rason": ["Rason", "Rajin", "Najin", "Расон*", "Раджин*", "라선"],   # not 나선: also "spiral"
+        # not 나선 alone: also "spiral"
+        "Rason": ["Rason", "Rajin", "Najin", "Расон*", "Раджин*", "라선", "나선시", "나선특구",
+                  "나선경제", "나진항", "라진항", "나진-하산", "라진-하산"],
         "Wonsan": ["Wonsan", "Вонсан*", "원산시", "원산갈마"],   # not 원산 alone: 원산지 "origin"
         "Tumen River": ["Tumen River", "Tumangang", "Туманн* реки", "Туманн* река",
                         "Туманн* реке", "Туманган*", "두만강"],
@@ -237,8 +287,27 @@ DEFAULT_EXCLUDE: list[str] = [
 ]
 
 
+# Terms that count only in some stories: the term, and what the story must (if) or must not
+# (unless) also name, anywhere in it
+DEFAULT_CONTEXT: dict[str, dict[str, list[str]]] = {
+    "the North": {"if": ["Seoul", "South Korea", "South Korean", "South Koreans", "inter-Korean",
+                         "Korean Peninsula", "DMZ", "Yonhap", "Pyongyang", "North Korea",
+                         "North Korean", "North Koreans"]},
+    # "Kim" alone is Kim Jong Un only beside Russia's leaders ("Putin and Kim"), and never
+    # in a story that names another Kim in full or is about South Korea
+    "Kim": {"if": ["Putin", "Путин*", "Kremlin", "Lavrov", "Shoigu", "Belousov", "Peskov",
+                   "Medvedev"],
+            "unless": ["re:(?-i:\\bKim[\\s\\-]+(?!(?:Jong-un|Yo-jong|Jong-il|Il-sung)\\b)[A-Z][a-z]+-[a-z]+)", "Kardashian",
+                       "South Korea", "South Korean", "South Korea's"]},
+    "Kim Jong Un": {"unless": ["배우 김정은", "김정은 배우", "탤런트 김정은", "방송인 김정은",
+                               "actress Kim Jung-eun"]},
+    "Moscow": {"unless": ["Idaho"]},
+}
+
+
 def default_topic() -> Topic:
-    return build_topic(DEFAULT_NAME, DEFAULT_SIDES, DEFAULT_BOTH, DEFAULT_EXCLUDE)
+    return build_topic(DEFAULT_NAME, DEFAULT_SIDES, DEFAULT_BOTH, DEFAULT_EXCLUDE,
+                       DEFAULT_CONTEXT)
 
 
 DEFAULT_TOPIC = default_topic()
@@ -337,20 +406,52 @@ def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str
 
 
 def _list_spans(fields: dict[str, str], matches: list[Match]) -> list[tuple[str, int, int]]:
-    """Sentences that name two or more other countries (not the topic's own terms): a term inside
-    one weighs 1, wherever it is (a headline "hackers from Russia, China, Iran and North Korea"
-    is not about the two)."""
+    """Sentences that are lists of countries: a term inside one weighs 1, wherever it is (a
+    headline "hackers from Russia, China, Iran and North Korea" is not about the two). A list is
+    a sentence that names two or more other countries (not the topic's own terms), or one that
+    enumerates three or more names, another country among them, with nothing but commas and
+    "and"/"or" between them ("Iran, Russia and North Korea"; "КНДР, России, Китая и других")."""
     out = []
     for f, text in fields.items():
-        if not text or len(OTHER_COUNTRIES.findall(text)) < 2:
+        others_all = list(OTHER_COUNTRIES.finditer(text or ""))
+        if not others_all:
             continue
-        ours = {m.position for m in matches if m.field == f}
+        ours = [m for m in matches if m.field == f]
+        ours_at = {m.position for m in ours}
         for start, end, _ in _units(text, f):
-            others = [o for o in OTHER_COUNTRIES.finditer(text, start, end)
-                      if o.start() not in ours]
-            if len(others) >= 2:
+            others = [o for o in others_all
+                      if start <= o.start() < end and o.start() not in ours_at]
+            if len(others) >= 2 or (others and _enumerates(
+                    text, [(m.position, m.position + len(m.surface), m.side) for m in ours
+                           if start <= m.position < end]
+                    + [(o.start(), o.end(), "") for o in others])):
                 out.append((f, start, end))
     return out
+
+
+# what may stand between the names of an enumeration: commas, "and", "or" (en, ru, ko)
+LIST_GAP = re.compile(r"\s*(?:,|、|·|/|&|\band\b|\bor\b|\bи\b|\bили\b|및|와|과|,\s*(?:and|or|и|или)\b)?\s*",
+                      re.IGNORECASE)
+
+
+def _enumerates(text: str, names: list[tuple[int, int, str]]) -> bool:
+    """Whether a run of 3+ names (start, end, side; side "" for another country), one of them
+    another country and both sides among them, follows one another with only LIST_GAP between."""
+    run: list[tuple[int, int, str]] = []
+    for n in sorted(set(names)):
+        if run and n[0] < run[-1][1]:
+            continue                       # overlaps the previous name ("North Korea's")
+        if run and not LIST_GAP.fullmatch(text, run[-1][1], n[0]):
+            if _is_list(run):
+                return True
+            run = []
+        run.append(n)
+    return _is_list(run)
+
+
+def _is_list(run: list[tuple[int, int, str]]) -> bool:
+    sides = {s for _, _, s in run}
+    return len(run) >= 3 and "" in sides and {"a", "b"} <= {c for s in sides for c in s}
 
 
 def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
@@ -359,6 +460,7 @@ def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
     matches: list[Match] = []
     for f, text in fields.items():
         matches.extend(find_terms(text or "", f, topic))
+    matches, ignored = _apply_context(matches, fields, topic)
     sides = frozenset(m.side for m in matches)
     lists = _list_spans(fields, matches)
     weights = {s: 0 for s in topic.sides}
@@ -395,8 +497,26 @@ def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
                  "list": "both only in a list of countries", None: "the sides far apart"}[close]
         reason = (f"score {score} ≥ {KEEP_SCORE}: {where}" if keep else
                   f"score {score} < {KEEP_SCORE}: only a passing mention ({where})")
+    if ignored:
+        reason += f" (not counted here: {', '.join(ignored)})"
     return Verdict(keep=keep, sides=sides & topic.sides, matches=tuple(matches), reason=reason,
                    score=score, close=close)
+
+
+def _apply_context(matches: list[Match], fields: dict[str, str],
+                   topic: Topic) -> tuple[list[Match], list[str]]:
+    """Drop the matches of terms whose context condition (Term.when / Term.unless) this story
+    does not meet; returns the rest and the names of the terms dropped."""
+    conditional = {t.name for t in topic.terms if t.when is not None or t.unless is not None}
+    if not conditional or not any(m.term in conditional for m in matches):
+        return matches, []
+    story = "\n".join(t for t in fields.values() if t)
+    dropped = {t.name for t in topic.terms
+               if t.name in conditional and not t.counts_in(story)}
+    if not dropped:
+        return matches, []
+    ignored = sorted({m.term for m in matches if m.term in dropped})
+    return [m for m in matches if m.term not in dropped], ignored
 
 
 def evidence(verdict: Verdict, topic: Topic = DEFAULT_TOPIC) -> dict:

@@ -265,7 +265,8 @@ TOP_KEYS = {"corpus_dir": True, "database": True, "feeds": True, "interval": Fal
             "concurrency": False, "per_host": False, "workers": False, "timeouts": False,
             "limits": False,
             "min_text_chars": False, "user_agent": False, "digest": False, "topic": False}
-TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False}
+TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False, "context": False}
+CONTEXT_KEYS = {"if": False, "unless": False}
 FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}
 TIMEOUT_KEYS = {"connect": False, "read": False, "total": False}
 LIMIT_KEYS = {"feed_bytes": False, "page_bytes": False, "max_redirects": False,
@@ -387,10 +388,39 @@ def _topic(ld: _Loader, node: yaml.Node | None) -> Topic:
             compile_spelling(sp)
         except ValueError as e:
             ld.problem("topic.exclude", t["exclude"], str(e))
+    context: dict[str, dict[str, list[str]]] = {}
+    if "context" in t:
+        n = t["context"]
+        if not isinstance(n, yaml.MappingNode):
+            ld.problem("topic.context", n, "must be a mapping of term name → {if: [...], "
+                                           "unless: [...]}")
+        else:
+            known = {k for table in (*sides.values(), both) for k in table}
+            for k, v in n.value:
+                key = f"topic.context.{k.value}"
+                if str(k.value) not in known:
+                    hint = _close_match(str(k.value), known)
+                    ld.problem(key, k, "not a term of the topic"
+                               + (f" (did you mean {hint!r}?)" if hint else ""))
+                    continue
+                conds = ld.mapping(v, key, CONTEXT_KEYS)
+                if not conds:
+                    if isinstance(v, yaml.MappingNode) and not v.value:
+                        ld.problem(key, v, "give 'if' and/or 'unless', each a list of spellings")
+                    continue
+                context[str(k.value)] = {}
+                for c in conds:
+                    spellings = ld.typed(conds, c, f"{key}.{c}", _spellings)
+                    for sp in spellings or []:
+                        try:
+                            compile_spelling(sp)
+                        except ValueError as e:
+                            ld.problem(f"{key}.{c}", conds[c], str(e))
+                    context[str(k.value)][c] = spellings or []
     if not name or not sides or not all(sides.values()) or ld.problems:
         return default_topic()     # the problems are reported; this value is never used
     try:
-        return build_topic(name, sides, both, exclude)
+        return build_topic(name, sides, both, exclude, context)
     except ValueError as e:
         ld.problem("topic", node, str(e))
         return default_topic()

@@ -216,7 +216,8 @@ def test_traps_do_not_make_a_story_on_topic(title):
     "Южная Корея", "Ким", "Кимчхи",
 ])
 def test_trap_words_alone_find_nothing(text):
-    assert find_terms(text, "title") == []
+    # counted matches: "Kim" is a term, but it counts only beside Russia's leaders (context)
+    assert classify({"title": text}).matches == ()
 
 
 def test_moscow_idaho_with_comma_is_a_trap():
@@ -369,3 +370,101 @@ def test_bad_spellings_are_errors(spelling):
     from monitor.classify import compile_spelling
     with pytest.raises(ValueError):
         compile_spelling(spelling)
+
+
+# --- context: terms that count only in some stories (topic.context) ----------------------------
+
+
+@pytest.mark.parametrize("fields, keep", [
+    ({"title": "Seoul: the North has sent thousands more troops to Kursk"}, True),
+    ({"title": "The North's envoy in Moscow", "summary": "South Korea's spy agency says so."}, True),
+    # no Korean setting: the North of England, the northern states
+    ({"title": "Levelling up the North: Russian investors pull out"}, False),
+    ({"title": "Russia gas prices bite in the North", "summary": "Manchester households hit."},
+     False),
+    # the North Sea is never North Korea
+    ({"title": "Seoul and Moscow talk about the North Sea shipping lanes"}, False),
+])
+def test_the_north_counts_only_in_a_korean_setting(fields, keep):
+    assert classify(fields).keep is keep
+
+
+@pytest.mark.parametrize("title, keep", [
+    ("Kim sends Putin New Year greetings, hails 'invincible' alliance", True),
+    ("Putin and Kim Sign New Defense Pact", True),
+    ("Kim said on Tuesday that Russia would respond", False),          # no Russian leader named
+    ("Kim Kardashian posts photo with Putin lookalike", False),
+    ("Kim Yong-hyun meets Putin's envoy; Kim said talks were frank", False),   # another Kim
+    ("South Korean minister Kim says Putin's visit is not welcome", False),
+])
+def test_kim_alone_counts_only_beside_russias_leaders_and_no_other_kim(title, keep):
+    assert classify({"title": title}).keep is keep
+
+
+def test_a_term_not_counted_in_context_is_named_in_the_reason():
+    v = classify({"title": "University of Idaho in Moscow hosts a North Korean defector"})
+    assert not v.keep and "not counted here: Moscow" in v.reason
+    assert {m.term for m in v.matches} == {"North Korea"}
+
+
+def test_the_actress_kim_jung_eun_is_not_kim_jong_un_anywhere_in_her_story():
+    v = classify({"title": "배우 김정은, 러시아 영화제 심사위원 위촉",
+                  "text": "김정은은 모스크바 국제영화제 심사위원으로 활동한다."})
+    assert not v.keep and "not counted here: Kim Jong Un" in v.reason
+
+
+def test_context_on_a_custom_topic_and_its_errors():
+    from monitor.classify import build_topic
+    t = build_topic("Cats–Dogs", {"Cats": {"cat": ["cat"]}, "Dogs": {"dog": ["dog"], "pup": ["pup"]}},
+                    context={"pup": {"if": ["kennel"]}})
+    assert not classify({"title": "A cat and a pup"}, t).keep
+    assert classify({"title": "A cat and a pup", "summary": "At the kennel."}, t).keep
+    with pytest.raises(ValueError, match="'kitten' is not a term"):
+        build_topic("X", {"A": {"a": ["a"]}}, context={"kitten": {"if": ["x"]}})
+    with pytest.raises(ValueError, match="'when'"):
+        build_topic("X", {"A": {"a": ["a"]}}, context={"a": {"when": ["x"]}})
+    with pytest.raises(ValueError, match="context.a.unless: no spellings"):
+        build_topic("X", {"A": {"a": ["a"]}}, context={"a": {"unless": []}})
+
+
+# --- lists of countries ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "Neither will Russia, Iran and North Korea.",
+    "concern over the nuclear force of the DPRK, Russia, China and other sovereign countries",
+    "Treasury sanctions suppliers to Iran, Russia and North Korea",
+    "이란, 러시아, 북한 해커 조직 제재",
+    "Санкции против Ирана, России и КНДР продлены",
+])
+def test_an_enumeration_of_three_countries_is_a_list_not_the_story(text):
+    v = classify({"title": "World news", "summary": text})
+    assert v.close == "list" and not v.keep
+
+
+@pytest.mark.parametrize("text", [
+    "Russia and North Korea sign a treaty, worrying China",
+    "North Korea sent troops to Russia; Iran sent drones",
+])
+def test_both_sides_beside_another_country_but_not_in_an_enumeration_are_not_a_list(text):
+    v = classify({"title": "World news", "summary": text})
+    assert v.close == "sentence" and v.keep
+
+
+# --- Korean particles stacked after the one-syllable abbreviations --------------------------------
+
+
+@pytest.mark.parametrize("text, side", [
+    ("러 외무 \"북과의 군사협력은 조약 따른 것\"", "b"),
+    ("북에서 온 노동자", "b"),
+    ("북측 대표단이 도착했다", "b"),
+    ("러와의 협력", "a"),
+    ("러에서 열린 회의", "a"),
+])
+def test_korean_abbreviations_with_stacked_particles(text, side):
+    assert side in sides(text)
+
+
+@pytest.mark.parametrize("text", ["동북측 출입구", "북을 치다가", "에러에서 복구"])
+def test_korean_words_around_the_abbreviations_do_not_count(text):
+    assert sides(text) == set()     # 북을 "the drum (object)": 을 is deliberately not a particle here

@@ -1,17 +1,22 @@
-"""The topic classifier against the labelled evaluation sets, on their "test" split.
+"""The topic classifier against the labelled evaluation sets.
 
 Targets (the issue): precision >= 0.97 and recall >= 0.98 on clearly labelled stories (ambiguous
 excluded), and recall >= 0.95 in each language. Measured on whole stories (title + summary +
 text) with `classify(fields)` and the default topic, by bench/classify_eval.py:
 
+  holdout  tests/data/topic_holdout.json    (en, ru, ko; written blind by writers who never saw
+                                             the classifier; never tuned on: the targets' proof)
   written  tests/data/topic_eval.json       (en, ru, ko; always present)
   real     tests/data/topic_eval_real.json  (real items in ../shared/fixtures/real; skipped when
                                              absent)
 
+The "test" halves of `written` and `real` were held out until 2026-12-03, when their errors had
+been read and the classifier was tuned on them too: their tests below are regression guards now,
+not evidence. The held-out figure is the holdout set's.
+
 A target the current classifier does not reach is marked xfail(strict=True) with the figure
 measured when the mark was set: when the classifier reaches it, the test XPASSes, fails, and the
-mark must go. The "tune" split is for adjusting the classifier; these tests never read it.
-Full figures and the misclassified items: .venv/bin/python bench/classify_eval.py --errors
+mark must go. Full figures: .venv/bin/python bench/classify_eval.py --set holdout
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ def below(what: str) -> pytest.MarkDecorator:
 
 
 @pytest.fixture(scope="module")
+def holdout() -> dict:
+    return ev.metrics(ev.load_written(ev.HOLDOUT, "holdout"), "full")
+
+
+@pytest.fixture(scope="module")
 def written() -> dict:
     items = [it for it in ev.load_written() if it.split == "test"]
     return ev.metrics(items, "full")
@@ -61,26 +71,41 @@ def show(m: dict) -> str:
             f"misclassified: {wrong}")
 
 
-# --- written set (en, ru, ko) -------------------------------------------------------------------
+# --- holdout set (en, ru, ko; blind, never tuned on) ---------------------------------------------
 
 
-@below("0.952 (59/62 kept are relevant): a trap (University of Idaho in Moscow), the actress "
-       "김정은 in the body, a passing mention in a title (World Cup) kept")
-def test_precision_on_written_stories(written):
-    assert written["precision"] >= PRECISION, show(written)
+@below("0.897 (78/87 kept are relevant): 9 of 14 passing mentions kept (rankings, news "
+       "round-ups, medal tables naming both countries)")
+def test_precision_on_held_out_stories(holdout):
+    assert holdout["precision"] >= PRECISION, show(holdout)
 
 
-@below("0.967 (59/61 relevant kept): 'the North' (1) and 북과의 (two particles after 북) not "
-       "matched")
-def test_recall_on_written_stories(written):
-    assert written["recall"] >= RECALL, show(written)
+@below("0.963 (78/81 relevant kept)")
+def test_recall_on_held_out_stories(holdout):
+    assert holdout["recall"] >= RECALL, show(holdout)
 
 
 @pytest.mark.parametrize("lang", [
     "en",
-    "ru",
-    pytest.param("ko", marks=below("0.933 (14/15): 북과의 (two particles after 북) not matched")),
+    "ko",
+    pytest.param("ru", marks=below("0.917 (22/24)")),
 ])
+def test_recall_per_language_on_held_out_stories(holdout, lang):
+    assert holdout["recall_by_lang"][lang] >= RECALL_PER_LANG, show(holdout)
+
+
+# --- written set, test half (tuned on since 2026-12-03: a regression guard) --------------------
+
+
+def test_precision_on_written_stories(written):
+    assert written["precision"] >= PRECISION, show(written)
+
+
+def test_recall_on_written_stories(written):
+    assert written["recall"] >= RECALL, show(written)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ko"])
 def test_recall_per_language_on_written_stories(written, lang):
     assert written["recall_by_lang"][lang] >= RECALL_PER_LANG, show(written)
 
@@ -128,6 +153,20 @@ def test_written_set_is_complete_and_well_formed():
     strata = Counter((it["lang"], it["kind"], it["split"]) for it in raw)
     for lang, kind, _ in strata:
         assert abs(strata[(lang, kind, "tune")] - strata[(lang, kind, "test")]) <= 2, (lang, kind)
+
+
+def test_holdout_set_is_complete_and_well_formed():
+    raw = json.loads((DATA / "topic_holdout.json").read_text(encoding="utf-8"))["items"]
+    assert len(raw) >= 150 and len({it["id"] for it in raw}) == len(raw)
+    for it in raw:
+        assert it["lang"] in ("en", "ru", "ko") and it["split"] == "holdout", it["id"]
+        assert it["label"] in ev.LABELS and it["kind"] in ev.KINDS, it["id"]
+        assert (it["label"] == "relevant") == (it["kind"] == "relevant"), it["id"]
+        assert it["title"].strip() and it["source"] == "written-blind", it["id"]
+    rel = Counter(it["lang"] for it in raw if it["label"] == "relevant")
+    assert min(rel["en"], rel["ru"], rel["ko"]) >= 20, rel
+    for kind in ("ru_only", "nk_only", "trap", "mention"):
+        assert {it["lang"] for it in raw if it["kind"] == kind} == {"en", "ru", "ko"}, kind
 
 
 @needs_real

@@ -564,6 +564,16 @@ def test_a_custom_topic_is_used_and_names_the_digest(tmp_path):
     ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  both: {ab: [y]}\n", "topic.both", 7),
     ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  exclude: yes\n", "topic.exclude", 7),
     ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  side: {}\n", "topic.side", 7),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  context: [a]\n", "topic.context", 7),
+    ("topic:\n  name: X\n  sides:\n    A: {apple: [x]}\n  context:\n    aple: {if: [y]}\n",
+     "topic.context.aple", 8),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  context:\n    a: {when: [y]}\n",
+     "topic.context.a.when", 8),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  context:\n    a: {}\n", "topic.context.a", 8),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  context:\n    a: {unless: []}\n",
+     "topic.context.a.unless", 8),
+    ("topic:\n  name: X\n  sides:\n    A: {a: [x]}\n  context:\n    a: {if: [\"re:(\"]}\n",
+     "topic.context.a.if", 8),
 ])
 def test_topic_problems_name_key_and_line(tmp_path, topic, key, line):
     one_problem(tmp_path, "corpus_dir: c\ndatabase: d.db\n" + topic
