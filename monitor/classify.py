@@ -18,14 +18,18 @@ Idaho"); a term inside one does not count. "Korea" alone and "Kim" alone are sim
 The score (readable on purpose):
     each side's weight = sum over its matches of the field weight (title 3, summary 2, text 1),
                          a term counted at most twice per field, the body adding at most 2;
-                         a match inside a list of countries weighs 1
+                         a match inside a list (below) weighs 1
     closeness bonus    = both sides in the title: +4; in one sentence: +3; in one paragraph
-                         (or split between title and summary): +2; only in a sentence that
-                         lists two or more other countries too: +1; else 0
+                         (or split between title and summary): +2; only inside lists: +1;
+                         else 0. A list is a sentence that lists other countries too ("Iran,
+                         Russia and North Korea"), or ranks them ("러시아 48위·북한 95위"); in a
+                         story whose title is a list, a ranking or a round-up ("Главное к утру",
+                         "medal table"), every sentence is one (see _list_spans)
     score              = the weaker side's weight + the closeness bonus
-    keep               when every side is named and score >= KEEP_SCORE (one-sided topic:
-                       its weight >= KEEP_SCORE_ONE_SIDE)
+    keep               when every side is named, score >= KEEP_SCORE and the sides meet outside
+                       lists (one-sided topic: its weight >= KEEP_SCORE_ONE_SIDE)
 A passing mention of both sides in different paragraphs of a long story scores 1 or 2: rejected.
+Terms may carry conditions on the whole story (topic.context, Term.when / Term.unless).
 
 Pure functions; no I/O.
 """
@@ -223,7 +227,7 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
         "Primorye": ["Primorye", "Primorsky", "Primorskiy", "Приморь*", "Приморск*", "연해주"],
         "Khabarovsk": ["Khabarovsk", "Хабаровск*", "하바롭스크"],
         "Vostochny": ["Vostochny", "Восточн* космодром*", "космодром* Восточный",
-                      "보스토치니"],
+                      "порт* Восточный", "보스토치니"],
         "Kursk": ["Kursk", "Курск*", "쿠르스크"],
         # Russia's war: North Korean troops and arms in it are this topic's main story
         "Ukraine war": ["Ukraine", "Ukrainian", "Ukrainians", "Украин*", "우크라이나",
@@ -233,6 +237,8 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
         "Tatarstan": ["Tatarstan", "Alabuga", "Татарстан*", "Алабуг*", "타타르스탄"],
         "Khasan": ["Khasan", "Хасан*"],          # not 하산: "coming down a mountain"
         "TASS": ["TASS", "ТАСС"],
+        "State Duma": ["State Duma", "Duma", "Госдум*", "Государственн* Дум*", "Federation Council",
+                       "Совет* Федерации", "Совфед*", "국가두마"],
     },
     "North Korea": {
         "North Korea": ["North Korea", "North Korean", "North Koreans", "N. Korea", "N.Korea", "NK",
@@ -244,10 +250,9 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
                         "re:(?<![가-힣])북(?:과의|과는|과도|에서|에게|에는|에도|으로|[은이의과에도만]|엔)?(?![가-힣])",
                         # 북측 "the North('s side)", as South Korean reports say; not 동북측
                         "re:(?<![가-힣])북측"],
-        # "the North" in a story set in Korea (see DEFAULT_CONTEXT); capital N only, and not
-        # the North Sea, Pole, Atlantic...
-        "the North": ["re:(?-i:\\b[Tt]he North\\b)(?!\\s+(?:Sea|Pole|Atlantic|American?|Star|Caucasus|"
-                      "of\\b|Face|Shore|Side|Korean))(?:['’]s)?"],
+        # "(the) North" in a story set in Korea (see DEFAULT_CONTEXT): capital N, and not
+        # followed by a name (the North Sea, North Gyeongsang) or "of"
+        "the North": ["re:(?-i:\\b(?:[Tt]he\\s+)?North\\b(?!\\s+(?:of\\b|[A-Z])|-))(?:['’]s)?"],
         # "Kim" alone in a headline ("Putin sends greetings to Kim"), beside Russia's leaders
         # and when no other Kim is named in full (see DEFAULT_CONTEXT): not "Kim Kardashian"
         "Kim": ["re:(?-i:\\bKim\\b(?![\\s\\-]+(?:Jong|Yo|Il)\\b))(?:['’]s)?"],
@@ -261,7 +266,8 @@ DEFAULT_SIDES: dict[str, dict[str, list[str]]] = {
         "Pak Jong Chon": ["Pak Jong Chon", "Пак Чжон Чхон*", "박정천"],
         "KCNA": ["KCNA", "ЦТАК", "조선중앙통신"],
         "Korean People's Army": ["Korean People's Army", "Korean Peoples Army", "KPA",
-                                 "Корейск* народн* арми*", "조선인민군"],
+                                 "Корейск* народн* арми*", "조선인민군", "Storm Corps",
+                                 "폭풍군단"],
         "Workers' Party of Korea": ["Workers' Party of Korea", "Workers Party of Korea",
                                     "Трудов* парти* Коре*", "조선노동당"],
         # not 나선 alone: also "spiral"
@@ -368,65 +374,120 @@ def _units(text: str, field: str) -> list[tuple[int, int, int]]:
 
 def closeness(matches: list[Match], fields: dict[str, str], sides: frozenset[str],
               lists: list[tuple[str, int, int]] = ()) -> str | None:
-    """How close the sides come: "title", "sentence", "paragraph", or None."""
+    """How close the sides come: "title", "sentence", "paragraph", "list" (they meet only in
+    sentences that are lists, see _list_spans), or None."""
     if len(sides) < 2:
         return None
+    listed = set(lists)
     rank = {"title": 4, "sentence": 3, "paragraph": 2, "list": 1}
     by_field: dict[str, list[Match]] = {}
     for m in matches:
         by_field.setdefault(m.field, []).append(m)
     best = None
+    outside: dict[str, set[str]] = {}      # per field, the sides named outside lists
     for f, ms in by_field.items():
         units = _units(fields.get(f) or "", f)
         in_sentence: dict[int, set[str]] = {}
-        in_para: dict[int, set[str]] = {}
+        in_para: dict[int, set[str]] = {}          # outside lists
+        in_para_all: dict[int, set[str]] = {}
         for m in ms:
             for i, (s, e, p) in enumerate(units):
                 if s <= m.position < e or (i == len(units) - 1 and m.position >= s):
                     in_sentence.setdefault(i, set()).add(m.side)
-                    in_para.setdefault(p, set()).add(m.side)
+                    in_para_all.setdefault(p, set()).add(m.side)
+                    if (f, s, e) not in listed:
+                        in_para.setdefault(p, set()).add(m.side)
+                        outside.setdefault(f, set()).add(m.side)
                     break
         level = None
         together = [i for i, v in in_sentence.items() if v >= sides]
-        real = [i for i in together if (f, units[i][0], units[i][1]) not in lists]
+        real = [i for i in together if (f, units[i][0], units[i][1]) not in listed]
         if real:
             level = "title" if f == "title" else "sentence"
-        elif any(v >= sides for v in in_para.values()) and not together:
+        elif any(v >= sides for v in in_para.values()):
             level = "paragraph"
-        elif together:
+        elif any(v >= sides for v in in_para_all.values()):
             level = "list"
         if level and (best is None or rank[level] > rank[best]):
             best = level
-    if best is None:   # one side in the title, the other in the summary: one short item
-        title = {m.side for m in by_field.get("title", [])}
-        summary = {m.side for m in by_field.get("summary", [])}
+    if best in (None, "list"):   # one side in the title, the other in the summary: one short item
+        title, summary = outside.get("title", set()), outside.get("summary", set())
         if title and summary and title | summary >= sides:
             best = "paragraph"
     return best
 
 
 def _list_spans(fields: dict[str, str], matches: list[Match]) -> list[tuple[str, int, int]]:
-    """Sentences that are lists of countries: a term inside one weighs 1, wherever it is (a
-    headline "hackers from Russia, China, Iran and North Korea" is not about the two). A list is
-    a sentence that names two or more other countries (not the topic's own terms), or one that
-    enumerates three or more names, another country among them, with nothing but commas and
-    "and"/"or" between them ("Iran, Russia and North Korea"; "КНДР, России, Китая и других")."""
+    """Sentences that are lists: a term inside one weighs 1, wherever it is (a headline "hackers
+    from Russia, China, Iran and North Korea" is not about the two). A list is a sentence that
+    names two or more other countries (not the topic's own terms); or one that enumerates three or
+    more names, another country among them, with nothing but commas and "and"/"or" between them
+    ("Iran, Russia and North Korea"; "КНДР, России, Китая и других"); or a ranking (two or more
+    ranks: "러시아 48위·북한 95위", "171-е место ..., КНДР — 179-е").
+    A story whose title is a list, a ranking or a round-up ("Your Thursday Briefing", "Главное к
+    утру", "[오늘의 주요뉴스]", "medal table") is a list throughout: every sentence of it is one."""
+    title = fields.get("title") or ""
     out = []
     for f, text in fields.items():
-        others_all = list(OTHER_COUNTRIES.finditer(text or ""))
-        if not others_all:
+        if not text:
             continue
+        others_all = list(OTHER_COUNTRIES.finditer(text))
         ours = [m for m in matches if m.field == f]
         ours_at = {m.position for m in ours}
         for start, end, _ in _units(text, f):
             others = [o for o in others_all
                       if start <= o.start() < end and o.start() not in ours_at]
-            if len(others) >= 2 or (others and _enumerates(
-                    text, [(m.position, m.position + len(m.surface), m.side) for m in ours
-                           if start <= m.position < end]
-                    + [(o.start(), o.end(), "") for o in others])):
+            if (len(others) >= 2 or len(RANK.findall(text, start, end)) >= 2
+                    or (others and _enumerates(
+                        text, [(m.position, m.position + len(m.surface), m.side) for m in ours
+                               if start <= m.position < end]
+                        + [(o.start(), o.end(), "") for o in others]))):
                 out.append((f, start, end))
+    whole_title = ("title", 0, len(title))
+    if title and ROUNDUP.search(title) and whole_title not in out:
+        # A round-up is about its items: the title counts as the story's subject only when one
+        # of its items names both sides ("Thursday Briefing: Russia and North Korea's Pledge",
+        # not "Главное к утру: решение ЦБ, пуск ракеты КНДР и снегопад в Москве")
+        if not _one_item_names_both(title, [m for m in matches if m.field == "title"]):
+            out.append(whole_title)
+        return [*(u for u in out if u[0] == "title"),
+                *((f, s, e) for f, text in fields.items() if text and f != "title"
+                  for s, e, _ in _units(text, f))]
+    if title and whole_title in out:
+        return [(f, s, e) for f, text in fields.items() if text for s, e, _ in _units(text, f)]
     return out
+
+
+# Where a round-up title's items part: punctuation, or a conjunction between two items
+ITEM_SEP = re.compile(r"\s*(?:[,;·|…:]|\]|\s(?:and|и|а также|및)\s)\s*", re.IGNORECASE)
+
+
+def _one_item_names_both(title: str, found: list[Match]) -> bool:
+    """Whether one item of a round-up title names both sides. A conjunction or comma directly
+    between two names ("Kim and Putin", "Russia, North Korea") does not part items."""
+    spans = sorted((m.position, m.position + len(m.surface)) for m in found)
+    joined = [(e1, s2) for (_, e1), (s2, _) in zip(spans, spans[1:])
+              if s2 >= e1 and LIST_GAP.fullmatch(title, e1, s2)]
+    cuts = [0] + [m.end() for m in ITEM_SEP.finditer(title)
+                  if not any(a <= m.start() and m.end() <= b for a, b in joined)] + [len(title)]
+    for a, b in zip(cuts, cuts[1:]):
+        sides = {c for m in found if a <= m.position < b for c in m.side}
+        if {"a", "b"} <= sides:
+            return True
+    return False
+
+
+# A title that says the story is a round-up of unrelated news, a ranking or a table
+ROUNDUP = re.compile(
+    r"\b(?:briefing|digest|round-?up|news in brief|what you need to know|top stories|"
+    r"morning report|evening report|medal (?:table|count|tally)|rankings?|league table|"
+    r"index)\b"
+    r"|(?<!\w)(?:главное (?:к утру|за день|за сутки|за неделю|за выходные|к вечеру|на утро)|"
+    r"дайджест\w*|обзор (?:новостей|прессы|событий)|рейтинг\w*|медальн\w+ зач[её]т\w*)(?!\w)"
+    r"|주요\s*뉴스|뉴스\s*브리핑|브리핑|헤드라인|메달\s*(?:순위|집계)|순위|지수", re.IGNORECASE)
+# A rank: "48위", "171-е место", "179-е" (not "1990-е годы"), "48th place", "ranked 48th"
+RANK = re.compile(r"\d+\s*위|\d+-(?:е|й|м|го)\b(?!\s+год)|\d+(?:st|nd|rd|th)\s+place"
+                  r"|\branked\s+\d+|\bNo\.\s*\d+", re.IGNORECASE)
 
 
 # what may stand between the names of an enumeration: commas, "and", "or" (en, ru, ko)
@@ -491,12 +552,16 @@ def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
         reason = (f"score {score} ≥ {KEEP_SCORE_ONE_SIDE}" if keep else
                   f"score {score} < {KEEP_SCORE_ONE_SIDE}: only a passing mention")
     else:
-        keep = score >= KEEP_SCORE
+        # sides that meet only inside lists are a passing mention, whatever the weights
+        keep = score >= KEEP_SCORE and close != "list"
         where = {"title": "both in the title", "sentence": "both in one sentence",
                  "paragraph": "both in one paragraph",
-                 "list": "both only in a list of countries", None: "the sides far apart"}[close]
+                 "list": "both only in lists (of countries, a ranking, a round-up)",
+                 None: "the sides far apart"}[close]
         reason = (f"score {score} ≥ {KEEP_SCORE}: {where}" if keep else
-                  f"score {score} < {KEEP_SCORE}: only a passing mention ({where})")
+                  f"score {score} < {KEEP_SCORE}: only a passing mention ({where})"
+                  if score < KEEP_SCORE else
+                  f"score {score}, but {where}: a passing mention")
     if ignored:
         reason += f" (not counted here: {', '.join(ignored)})"
     return Verdict(keep=keep, sides=sides & topic.sides, matches=tuple(matches), reason=reason,

@@ -468,3 +468,69 @@ def test_korean_abbreviations_with_stacked_particles(text, side):
 @pytest.mark.parametrize("text", ["동북측 출입구", "북을 치다가", "에러에서 복구"])
 def test_korean_words_around_the_abbreviations_do_not_count(text):
     assert sides(text) == set()     # 북을 "the drum (object)": 을 is deliberately not a particle here
+
+
+# --- round-ups and rankings: both countries named, neither story about the two --------------------
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "Главное к утру: решение ЦБ, пуск ракеты КНДР и снегопад в Москве"},
+    {"title": "[오늘의 주요뉴스] 러 드론 폴란드 영공 침범·北 순항미사일 발사·코스피 사상 최고"},
+    {"title": "Your Thursday Briefing: A Truce in Tigray",
+     "summary": "Plus North Korea fired a record number of missiles, and Russia rejoined the deal."},
+    {"title": "Olympic medal table: China leads, North Korea wins first medals since 2016",
+     "summary": "Athletes from Russia compete as neutrals and are not counted."},
+    {"title": "헨리 여권지수 한국 3위…러시아 48위·북한 95위"},
+    {"title": "RSF: Россия заняла 171-е место в рейтинге свободы прессы, КНДР — 179-е"},
+])
+def test_round_ups_and_rankings_naming_both_are_not_kept(fields):
+    v = classify(fields)
+    assert not v.keep and v.close in ("list", None), v.reason
+
+
+@pytest.mark.parametrize("title", [
+    "Thursday Briefing: Russia and North Korea's Defense Pledge",
+    "Ukraine live briefing: Kim Jong Un and Putin plan talks on an arms deal",
+    "MSMT briefing shows Russia's support for North Korea's cybercrimes",
+    "Russia became North Korea's 2nd largest trading partner in the 1990-е годы",
+])
+def test_a_round_up_item_about_the_two_is_kept(title):
+    assert classify({"title": title}).keep
+
+
+def test_a_story_whose_title_lists_the_countries_is_a_list_throughout():
+    v = classify({"title": "Hackers from Russia, China, Iran and North Korea use AI",
+                  "text": "Russian groups focused on Ukraine, while North Korean actors targeted "
+                          "crypto firms, the report said."})
+    assert not v.keep and v.close == "list"
+
+
+def test_sides_that_meet_only_in_lists_are_a_passing_mention_whatever_the_weights():
+    text = "Sanctions hit Iran, Russia and North Korea.\n" * 3
+    v = classify({"title": "Sanctions on Iran, Russia, North Korea", "summary": text, "text": text})
+    assert v.close == "list" and not v.keep
+
+
+def test_a_list_sentence_does_not_make_its_paragraph_a_meeting_of_the_sides():
+    v = classify({"title": "Weightlifting worlds",
+                  "text": "Russian lifters compete as neutrals. The podium: China, Iran and "
+                          "North Korea.\nNorth Korean lifters won four golds."})
+    assert v.close == "list" and not v.keep
+
+
+# --- more names of the sides ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, side", [
+    ("Госдума ратифицировала договор с КНДР", "a"),
+    ("The Duma ratified the treaty", "a"),
+    ("танкеры зашли в порт Восточный", "a"),
+    ("'폭풍군단' 일부 귀국", "b"),
+])
+def test_institutions_places_and_units(text, side):
+    assert side in sides(text)
+
+
+def test_north_without_the_in_a_korean_setting():
+    assert classify({"title": "Seoul spy agency says North sent 3,000 more troops to Russia"}).keep
+    assert not classify({"title": "Seoul: North Gyeongsang farmers export apples to Russia"}).keep

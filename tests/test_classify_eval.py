@@ -5,7 +5,9 @@ excluded), and recall >= 0.95 in each language. Measured on whole stories (title
 text) with `classify(fields)` and the default topic, by bench/classify_eval.py:
 
   holdout  tests/data/topic_holdout.json    (en, ru, ko; written blind by writers who never saw
-                                             the classifier; never tuned on: the targets' proof)
+                                             the classifier, in two batches: batch 2, split
+                                             "holdout", was never tuned on: the targets' proof;
+                                             batch 1 was measured blind, then tuned on)
   written  tests/data/topic_eval.json       (en, ru, ko; always present)
   real     tests/data/topic_eval_real.json  (real items in ../shared/fixtures/real; skipped when
                                              absent)
@@ -14,9 +16,8 @@ The "test" halves of `written` and `real` were held out until 2026-12-03, when t
 been read and the classifier was tuned on them too: their tests below are regression guards now,
 not evidence. The held-out figure is the holdout set's.
 
-A target the current classifier does not reach is marked xfail(strict=True) with the figure
-measured when the mark was set: when the classifier reaches it, the test XPASSes, fails, and the
-mark must go. Full figures: .venv/bin/python bench/classify_eval.py --set holdout
+Every target is met today; a change that breaks one fails here. Full figures:
+.venv/bin/python bench/classify_eval.py --set holdout --split holdout
 """
 
 from __future__ import annotations
@@ -41,13 +42,10 @@ needs_real = pytest.mark.skipif(not REAL.is_dir(),
                                 reason="../shared/fixtures/real is not present on this machine")
 
 
-def below(what: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"below target: measured {what}")
-
-
 @pytest.fixture(scope="module")
 def holdout() -> dict:
-    return ev.metrics(ev.load_written(ev.HOLDOUT, "holdout"), "full")
+    items = ev.load_written(ev.HOLDOUT, "holdout")
+    return ev.metrics([it for it in items if it.split == "holdout"], "full")
 
 
 @pytest.fixture(scope="module")
@@ -74,22 +72,15 @@ def show(m: dict) -> str:
 # --- holdout set (en, ru, ko; blind, never tuned on) ---------------------------------------------
 
 
-@below("0.897 (78/87 kept are relevant): 9 of 14 passing mentions kept (rankings, news "
-       "round-ups, medal tables naming both countries)")
 def test_precision_on_held_out_stories(holdout):
     assert holdout["precision"] >= PRECISION, show(holdout)
 
 
-@below("0.963 (78/81 relevant kept)")
 def test_recall_on_held_out_stories(holdout):
     assert holdout["recall"] >= RECALL, show(holdout)
 
 
-@pytest.mark.parametrize("lang", [
-    "en",
-    "ko",
-    pytest.param("ru", marks=below("0.917 (22/24)")),
-])
+@pytest.mark.parametrize("lang", ["en", "ru", "ko"])
 def test_recall_per_language_on_held_out_stories(holdout, lang):
     assert holdout["recall_by_lang"][lang] >= RECALL_PER_LANG, show(holdout)
 
@@ -159,14 +150,17 @@ def test_holdout_set_is_complete_and_well_formed():
     raw = json.loads((DATA / "topic_holdout.json").read_text(encoding="utf-8"))["items"]
     assert len(raw) >= 150 and len({it["id"] for it in raw}) == len(raw)
     for it in raw:
-        assert it["lang"] in ("en", "ru", "ko") and it["split"] == "holdout", it["id"]
+        assert it["lang"] in ("en", "ru", "ko") and it["batch"] in (1, 2), it["id"]
+        assert it["split"] == ("tune" if it["batch"] == 1 else "holdout"), it["id"]
         assert it["label"] in ev.LABELS and it["kind"] in ev.KINDS, it["id"]
         assert (it["label"] == "relevant") == (it["kind"] == "relevant"), it["id"]
         assert it["title"].strip() and it["source"] == "written-blind", it["id"]
-    rel = Counter(it["lang"] for it in raw if it["label"] == "relevant")
+    held = [it for it in raw if it["split"] == "holdout"]
+    assert len(held) >= 150
+    rel = Counter(it["lang"] for it in held if it["label"] == "relevant")
     assert min(rel["en"], rel["ru"], rel["ko"]) >= 20, rel
     for kind in ("ru_only", "nk_only", "trap", "mention"):
-        assert {it["lang"] for it in raw if it["kind"] == kind} == {"en", "ru", "ko"}, kind
+        assert {it["lang"] for it in held if it["kind"] == kind} == {"en", "ru", "ko"}, kind
 
 
 @needs_real
