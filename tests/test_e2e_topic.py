@@ -160,3 +160,46 @@ def test_search_and_status(server, corpus, tmp_path):
     assert "corpus: 5 stories" in r.stdout and "3 added in the last 30 days" in r.stdout
     assert "feeds: 1 enabled — 1 ok, 0 failing" in r.stdout
     assert "next digest" in r.stdout and "3 stories waiting" in r.stdout
+
+
+CONTEXT_FEED = {
+    # kept: "the North" names North Korea in a story set in Korea
+    "north": ("Seoul: the North has sent thousands more troops to Kursk",
+              ["South Korea's spy agency said on Monday that the North had sent about 3,000 more "
+               "soldiers to the Kursk region since January.",
+               "The agency said the troops were replacing units that had suffered heavy losses."]),
+    # rejected: Moscow, Idaho is not Russia, even written without "Idaho" beside it
+    "idaho": ("University in Moscow hosts talk by a North Korean defector",
+              ["The University of Idaho welcomed a North Korean defector on Tuesday for a talk "
+               "about her escape.",
+               "Students in Moscow packed the hall, organisers said."]),
+    # rejected: a round-up that names both countries in unrelated items
+    "roundup": ("Your Thursday Briefing: A truce in Tigray",
+                ["Good morning. We're covering a truce in Ethiopia and the week's other news.",
+                 "Plus North Korea fired a record number of missiles, and Russia rejoined the "
+                 "Black Sea grain deal on Wednesday."]),
+}
+
+
+def test_poll_applies_context_conditions_and_round_ups_and_why_says_so(server, corpus, tmp_path):
+    items = []
+    for key, (title, paragraphs) in CONTEXT_FEED.items():
+        server.add(f"/c/{key}", article_page(title, paragraphs),
+                   content_type="text/html; charset=utf-8")
+        items.append({"title": title, "link": server.url(f"/c/{key}"),
+                      "description": paragraphs[-1 if key == "roundup" else 0][:160]})
+    config = write_config(tmp_path, [server.add("/context.xml", rss(items))])
+    r = run_cli(config, "poll")
+    assert r.returncode == 0, r.stderr
+    assert "1 new stories" in r.stdout and "2 off-topic" in r.stdout, r.stdout
+    kept = [p for p in corpus.iterdir() if not p.name.startswith(("000_", "003_"))]
+    assert [p.read_text(encoding="utf-8").split("\n")[0] for p in kept] == [CONTEXT_FEED["north"][0]]
+
+    r = run_cli(config, "why", kept[0].name, "--json")
+    assert {m["term"] for m in json.loads(r.stdout)["matches"]} >= {"the North", "Kursk"}
+    r = run_cli(config, "why", server.url("/c/idaho"), "--json")
+    explained = json.loads(r.stdout)
+    assert explained["decision"] == "rejected" and "not counted here: Moscow" in explained["reason"]
+    r = run_cli(config, "why", server.url("/c/roundup"), "--json")
+    explained = json.loads(r.stdout)
+    assert explained["decision"] == "rejected" and "round-up" in explained["reason"]
