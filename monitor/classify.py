@@ -523,7 +523,8 @@ def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
         matches.extend(find_terms(text or "", f, topic))
     matches, ignored = _apply_context(matches, fields, topic)
     sides = frozenset(m.side for m in matches)
-    lists = _list_spans(fields, matches)
+    # lists change weights and closeness only where every side is named (else the score is 0)
+    lists = _list_spans(fields, matches) if sides >= topic.sides else []
     weights = {s: 0 for s in topic.sides}
     from_text = {s: 0 for s in topic.sides}
     counted: dict[tuple[str, str, str], int] = {}
