@@ -94,10 +94,24 @@ class Topic:
     terms: tuple[Term, ...]
     exclude: re.Pattern | None = None
     spec: dict = field(default_factory=dict, compare=False)   # the definition it was built from
+    # Every term's needles (by script: other, Cyrillic, Hangul/CJK) and `re:` spellings
+    # together: one cheap test that no term can occur, which is the answer for nine feed
+    # entries in ten (see Term.may_occur)
+    needles: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = field(
+        default=((), (), ()), compare=False)
+    regex_gate: re.Pattern | None = field(default=None, compare=False)
 
     @property
     def sides(self) -> frozenset[str]:
         return frozenset("ab"[:len(self.side_names)])
+
+    def may_name(self, text: str, folded: str) -> bool:
+        """False when no term of the topic can occur in `text` (`folded` is its casefold())."""
+        latin, cyrillic, cjk = self.needles
+        return (any(n in folded for n in latin)
+                or bool(cyrillic and CYRILLIC.search(text) and any(n in folded for n in cyrillic))
+                or bool(cjk and CJK.search(text) and any(n in folded for n in cjk))
+                or bool(self.regex_gate and self.regex_gate.search(text)))
 
 
 # -- compiling spellings ---------------------------------------------------------------------
@@ -163,11 +177,28 @@ def build_topic(name: str, sides: dict[str, dict[str, list[str]]],
         terms = [dataclasses.replace(t, when=when, unless=unless) if t.name == term_name else t
                  for t in terms]
     excl = [compile_spelling(x) for x in exclude]
+    regexes = [t.regex_part.pattern for t in terms if t.regex_part is not None]
     return Topic(name=name, side_names=tuple(sides), terms=tuple(terms),
                  exclude=re.compile("|".join(f"(?:{x})" for x in excl), re.IGNORECASE)
                  if excl else None,
                  spec={"name": name, "sides": sides, "both": both or {}, "exclude": list(exclude),
-                       "context": context})
+                       "context": context},
+                 needles=_by_script(n for t in terms for n in t.needles),
+                 regex_gate=re.compile("|".join(f"(?:{x})" for x in regexes), re.IGNORECASE)
+                 if regexes else None)
+
+
+CYRILLIC = re.compile(r"[\u0400-\u052f]")
+CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _by_script(needles: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Needles in three groups: those with Cyrillic letters, with Hangul or CJK characters, and
+    the rest; a text without Cyrillic (or CJK) cannot contain the second (or third) group."""
+    groups: tuple[dict, dict, dict] = ({}, {}, {})
+    for n in needles:
+        groups[1 if CYRILLIC.search(n) else 2 if CJK.search(n) else 0][n] = None
+    return tuple(groups[0]), tuple(groups[1]), tuple(groups[2])
 
 
 def _pattern(spellings: list[str] | None, where: str) -> re.Pattern | None:
@@ -327,6 +358,8 @@ def find_terms(text: str, field: str, topic: Topic = DEFAULT_TOPIC) -> list[Matc
     if not text:
         return []
     folded = text.casefold()
+    if not topic.may_name(text, folded):
+        return []
     terms = [t for t in topic.terms if t.may_occur(text, folded)]
     if not terms:
         return []

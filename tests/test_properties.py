@@ -573,7 +573,7 @@ def test_hostile_doctype_soup_is_handled_in_linear_time():
         child.wait()
 
 
-# -- the topic's cheap pre-check (classify.Term.may_occur) never hides a match ---------------
+# -- the topic's cheap pre-checks (Topic.may_name, Term.may_occur) never hide a match --------
 
 from dataclasses import replace as _replace   # noqa: E402
 
@@ -586,9 +586,11 @@ _ALWAYS = re.compile("")
 
 
 def _ungated(topic):
-    """The same topic with every term's pre-check switched off (it always says 'may occur')."""
+    """The same topic with every pre-check switched off (each term's and the topic's: they
+    always say 'may occur'; "" is in every text)."""
     return _replace(topic, terms=tuple(_replace(t, needles=(), regex_part=_ALWAYS)
-                                       for t in topic.terms))
+                                       for t in topic.terms),
+                    needles=(("",), (), ()), regex_gate=None)
 
 
 _UNGATED = _ungated(_classify.DEFAULT_TOPIC)
