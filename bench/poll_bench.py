@@ -481,7 +481,8 @@ def profile_cold(args, farm: Farm, tmp: Path, urls: list[str], seeds: Path, env:
                            f"saved {dest}:\n" + buf.getvalue())
         else:
             out = tmp / f"{phase}.pyspy.txt"
-            cmd = [args.py_spy, "record", "--threads", "-r", "100", "-f", "raw", "-o", str(out)]
+            cmd = [args.py_spy, "record", "--threads", "--subprocesses", "-r", "100", "-f", "raw",
+                   "-o", str(out)]
             cmd += ["--gil"] if args.profile == "py-spy-gil" else []
             cmd += ["--", args.monitor, "-c", cfg, "poll"]
             r = measure("profile", farm, cmd, state, t, tmp / f"profile-{phase}", state, None,
