@@ -166,14 +166,15 @@ def _read_page(body: bytes, url: str, title: str, topic: classify_mod.Topic,
 
 def _parse_and_screen(body: bytes, headers: dict[str, str], feed_url: str, final_url: str,
                       topic: classify_mod.Topic, max_items: int
-                      ) -> tuple[ParsedFeed, tuple[Verdict, ...]]:
+                      ) -> tuple[ParsedFeed, tuple[Verdict, ...], tuple[str | None, ...]]:
     """Parse a feed and give each of its first `max_items` entries the topic's verdict on its
-    title and feed text (the cheap check: an entry naming neither side is never fetched). Runs
-    in a worker (workers.py), so it is plain data in, plain data out."""
+    title and feed text (the cheap check: an entry naming neither side is never fetched) and
+    its canonical link. Runs in a worker (workers.py), so it is plain data in, plain data out."""
     parsed = parse_feed(body, headers, feed_url, final_url)
+    entries = parsed.entries[:max_items]
     return parsed, tuple(
         classify_mod.classify({"title": e.title, "summary": f"{e.summary}\n{e.content}"}, topic)
-        for e in parsed.entries[:max_items])
+        for e in entries), tuple(canonical_url(e.link) if e.link else None for e in entries)
 
 
 @dataclass
@@ -252,14 +253,14 @@ class Pipeline:
         if body_hash == row["body_hash"]:
             return self._succeeded(fc, "unchanged", updates, _Counts([]), 0, result.headers)
         try:
-            parsed, screened = await self.workers.run(
+            parsed, screened, links = await self.workers.run(
                 _parse_and_screen, result.body, result.headers, fc.url, result.final_url,
                 self.config.topic, self.config.limits.max_items)
         except ParseError as e:
             return self._failed(fc, "parse", str(e), status=result.status)
         if parsed.bozo:
             log.debug("feed %s is malformed but readable: %s", fc.url, parsed.bozo)
-        counts = await self._entries(fc, row["id"], parsed, screened)
+        counts = await self._entries(fc, row["id"], parsed, screened, links)
         updates["title"] = parsed.title or None
         if counts.errors:   # keep the old validators and hash: the body is processed again
             updates.pop("etag"), updates.pop("last_modified")
@@ -269,7 +270,7 @@ class Pipeline:
                                parsed)
 
     async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed,
-                       screened: tuple[Verdict, ...]) -> _Counts:
+                       screened: tuple[Verdict, ...], links: tuple[str | None, ...]) -> _Counts:
         counts = _Counts([])
         outlet = fc.name or parsed.title or None
         entries = parsed.entries
@@ -281,7 +282,6 @@ class Pipeline:
         # What the database knows of these entries, in two queries for the whole feed rather
         # than three per entry: entries handled before, and links that are stories already.
         seen = self.state.seen_keys(feed_id, [e.key for e in entries])
-        links = [canonical_url(e.link) if e.link else None for e in entries]
         ids = {u: story_id(u) for u in links if u}
         stories = self.state.committed_ids_and_urls(list(ids.values()), list(ids))
         known = {u for u, sid in ids.items() if u in stories or sid in stories}
