@@ -37,6 +37,7 @@ Pure functions; no I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -347,16 +348,28 @@ def default_topic() -> Topic:
                        DEFAULT_CONTEXT)
 
 
-DEFAULT_TOPIC = default_topic()
+@functools.cache
+def _default() -> Topic:
+    return default_topic()
+
+
+def __getattr__(name: str):
+    # DEFAULT_TOPIC is compiled on first use, not at import: a poll scores with the topic of its
+    # config, and compiling the default's patterns costs about 70 ms in every process started
+    if name == "DEFAULT_TOPIC":
+        return _default()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- finding terms ----------------------------------------------------------------------------
 
 
-def find_terms(text: str, field: str, topic: Topic = DEFAULT_TOPIC) -> list[Match]:
-    """Every term occurrence in `text`, with its side, field and position."""
+def find_terms(text: str, field: str, topic: Topic | None = None) -> list[Match]:
+    """Every term occurrence in `text`, with its side, field and position (the default topic
+    when `topic` is None)."""
     if not text:
         return []
+    topic = topic or _default()
     folded = text.casefold()
     if not topic.may_name(text, folded):
         return []
@@ -548,9 +561,10 @@ def _is_list(run: list[tuple[int, int, str]]) -> bool:
     return len(run) >= 3 and "" in sides and {"a", "b"} <= {c for s in sides for c in s}
 
 
-def classify(fields: dict[str, str], topic: Topic = DEFAULT_TOPIC) -> Verdict:
-    """Score the given fields (title, summary, text) against the topic; keep or reject, with
-    the evidence and a one-line reason."""
+def classify(fields: dict[str, str], topic: Topic | None = None) -> Verdict:
+    """Score the given fields (title, summary, text) against the topic (the default one when
+    None); keep or reject, with the evidence and a one-line reason."""
+    topic = topic or _default()
     matches: list[Match] = []
     for f, text in fields.items():
         matches.extend(find_terms(text or "", f, topic))
@@ -618,11 +632,11 @@ def _apply_context(matches: list[Match], fields: dict[str, str],
     return [m for m in matches if m.term not in dropped], ignored
 
 
-def evidence(verdict: Verdict, topic: Topic = DEFAULT_TOPIC) -> dict:
+def evidence(verdict: Verdict, topic: Topic | None = None) -> dict:
     """The verdict as plain data for the database: score, closeness and the matches (one per
     distinct term and field: term, side, field, position, surface)."""
     out, seen = [], set()
-    names = dict(zip("ab", topic.side_names))
+    names = dict(zip("ab", (topic or _default()).side_names))
     for m in verdict.matches:
         key = (m.term, m.field, m.side)
         if key not in seen:

@@ -35,7 +35,7 @@ from monitor.dedup import (MIN_WORDS, Fingerprint, canonical_url, fingerprint, i
 from monitor.errors import CorpusError, ExtractError, FetchError, MonitorError, ParseError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
-from monitor.parse import parse_feed
+from monitor.screen import Page, parse_and_screen, read_page
 from monitor.state import State, iso, utcnow
 from monitor.workers import Workers
 
@@ -136,47 +136,6 @@ class _Story:
     site: str
 
 
-@dataclass(frozen=True)
-class _Page:
-    """A fetched page: its article (None when it was not worth extracting) and which of the
-    sides the entry lacked (`checked`) its text names anywhere."""
-
-    article: Article | None
-    sides: frozenset[str]        # of the sides looked for (`checked`), those the page names
-    checked: frozenset[str] = frozenset()
-
-
-def _read_page(body: bytes, url: str, title: str, topic: classify_mod.Topic,
-               need: frozenset[str]) -> _Page:
-    """Extract the article, unless the page names none of the sides in `need` anywhere: then
-    its story cannot be about the topic, and the extraction (~36 ms) is skipped. Exclusions
-    ("Russian doll") are ignored here, so the check errs towards extracting."""
-    from monitor.extract import extract_article, page_texts   # trafilatura costs ~1 s to
-    #                                                           import: only when a page is read
-    sides: frozenset[str] = frozenset()
-    if need:
-        for text in page_texts(body):
-            sides |= classify_mod.sides_named(text, topic, need - sides)
-            if need <= sides:
-                break
-        if not need <= sides:
-            return _Page(None, sides, need)
-    return _Page(extract_article(body, url, title), sides, need)
-
-
-def _parse_and_screen(body: bytes, headers: dict[str, str], feed_url: str, final_url: str,
-                      topic: classify_mod.Topic, max_items: int
-                      ) -> tuple[ParsedFeed, tuple[Verdict, ...], tuple[str | None, ...]]:
-    """Parse a feed and give each of its first `max_items` entries the topic's verdict on its
-    title and feed text (the cheap check: an entry naming neither side is never fetched) and
-    its canonical link. Runs in a worker (workers.py), so it is plain data in, plain data out."""
-    parsed = parse_feed(body, headers, feed_url, final_url)
-    entries = parsed.entries[:max_items]
-    return parsed, tuple(
-        classify_mod.classify({"title": e.title, "summary": f"{e.summary}\n{e.content}"}, topic)
-        for e in entries), tuple(canonical_url(e.link) if e.link else None for e in entries)
-
-
 @dataclass
 class _Counts:
     appended: list[str]
@@ -254,7 +213,7 @@ class Pipeline:
             return self._succeeded(fc, "unchanged", updates, _Counts([]), 0, result.headers)
         try:
             parsed, screened, links = await self.workers.run(
-                _parse_and_screen, result.body, result.headers, fc.url, result.final_url,
+                parse_and_screen, result.body, result.headers, fc.url, result.final_url,
                 self.config.topic, self.config.limits.max_items)
         except ParseError as e:
             return self._failed(fc, "parse", str(e), status=result.status)
@@ -403,13 +362,13 @@ class Pipeline:
         return Article(title=entry.title, paragraphs=paragraphs, source="feed", note=note,
                        method="feed content" if entry.content else "feed summary")
 
-    async def _page(self, url: str, title: str, feed_url: str, need: frozenset[str]) -> _Page:
+    async def _page(self, url: str, title: str, feed_url: str, need: frozenset[str]) -> Page:
         # Links in a feed are untrusted: only a feed that is itself on a local or private
         # address may link to such addresses (a user who configures a local feed means it).
         local_feed = await self.fetcher.is_internal(feed_url)
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT, allow_internal=local_feed)
-        return await self.workers.run(_read_page, result.body, result.final_url, title,
+        return await self.workers.run(read_page, result.body, result.final_url, title,
                                       self._scan_topic(need), need)
 
     def _scan_topic(self, need: frozenset[str]) -> classify_mod.Topic:

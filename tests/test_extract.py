@@ -302,7 +302,7 @@ def test_page_texts_of_garbage_is_no_error(body):
 
 def test_read_page_skips_the_extraction_of_a_page_that_lacks_the_needed_side():
     from monitor.classify import DEFAULT_TOPIC
-    from monitor.pipeline import _read_page
+    from monitor.screen import read_page as _read_page
     para = "<p>" + "Переговоры в Москве продолжились во вторник вечером. " * 8 + "</p>"
     page = f"<html><head><meta charset='windows-1251'></head><body><article>{para}{para}</article></body></html>"
     page_b = page.encode("cp1251")
