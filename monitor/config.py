@@ -80,7 +80,7 @@ class Config:
     database: Path
     feeds: tuple[FeedConfig, ...]
     interval: float = 900.0
-    concurrency: int = 32
+    concurrency: int = 64
     per_host: int = 2
     workers: int = field(default_factory=default_workers)
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -313,7 +313,7 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
     corpus_dir = ld.typed(top, "corpus_dir", "corpus_dir", rel)
     database = ld.typed(top, "database", "database", rel)
     interval = ld.typed(top, "interval", "interval", parse_duration, 900.0)
-    concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 32)
+    concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 64)
     per_host = ld.typed(top, "per_host", "per_host", _int(1, 64), 2)
     workers = ld.typed(top, "workers", "workers", _int(0, 64), default_workers())
     min_text = ld.typed(top, "min_text_chars", "min_text_chars", _int(0, 100_000), 200)
