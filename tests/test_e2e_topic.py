@@ -203,3 +203,37 @@ def test_poll_applies_context_conditions_and_round_ups_and_why_says_so(server, c
     r = run_cli(config, "why", server.url("/c/roundup"), "--json")
     explained = json.loads(r.stdout)
     assert explained["decision"] == "rejected" and "round-up" in explained["reason"]
+
+
+def test_a_page_two_feeds_share_is_read_again_for_the_side_the_second_entry_lacks(server, corpus,
+                                                                                 tmp_path):
+    """Feed A's entry names Russia and needs a North Korea term from the page; feed B's entry
+    (same link) names North Korea and needs a Russia term. The page names only Russia: A is
+    rejected without extraction, and B must still get the page's text (with its Russia terms),
+    not A's "not extracted"."""
+    page = server.add("/shared/story", article_page(
+        "Grain exports rise",
+        ["Moscow raised its grain export quota on Monday, the Russian agriculture ministry said.",
+         "Traders expect shipments through Black Sea ports to grow in the spring, as farmers "
+         "bring in a harvest that analysts expect to be among the largest of the decade.",
+         "The quota applies to wheat, barley and maize and runs until the end of June, when the "
+         "ministry will review it against domestic prices and stocks in storage.",
+         "Exporters welcomed the decision but said rail capacity to the ports remained tight "
+         "and freight rates had risen by a fifth since the autumn."]),
+        content_type="text/html; charset=utf-8")
+    feed_a = server.add("/a.xml", rss([{"title": "Russian grain exports rise", "link": page,
+                                        "description": "The Russian ministry raised a quota."}]))
+    feed_b = server.add("/b.xml", rss([{"title": "North Korea eyes grain imports", "link": page,
+                                        "description": "Pyongyang is short of wheat."}]),
+                        delay=1.0)     # A's entry reaches the page first
+    config = write_config(tmp_path, [feed_a, feed_b])
+    r = run_cli(config, "poll")
+    assert r.returncode == 0, r.stderr
+    assert "0 new stories" in r.stdout and "2 off-topic" in r.stdout, r.stdout
+    rows = {row["title"]: row for row in json.loads(run_cli(config, "why", "--rejected",
+                                                            "--json").stdout)}
+    assert "names only one side" in rows["Russian grain exports rise"]["reason"]
+    b = rows["North Korea eyes grain imports"]["reason"]
+    # both sides were found (North Korea in the entry, Russia in the page): scored, far apart
+    assert "names only one side" not in b and "far apart" in b, b
+    assert server.count("/shared/story") == 2      # read again for the other side
