@@ -58,9 +58,12 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
             state.resolve_pending(row["id"], exists)
             counts["pending_committed" if exists else "pending_dropped"] += 1
         known = state.known_files()
-        counts["external"] = len(register_files(
-            state, corpus, [f for f in files.values() if f.name not in known], now,
-            fingerprint_now=False))
+        new = [f for f in files.values() if f.name not in known]
+        counts["external"] = 0
+        for i in range(0, len(new), RECOVER_BATCH):     # a transaction per batch, not per file
+            with state.tx():
+                counts["external"] += len(register_files(
+                    state, corpus, new[i:i + RECOVER_BATCH], now, fingerprint_now=False))
     # Fingerprint the stories the near-duplicate index does not know yet (seeds, hand-added
     # files, appends finished by recovery): only those files are read, never the whole corpus.
     # In transactions of RECOVER_BATCH stories: adopting a corpus of 100,000 files is one
