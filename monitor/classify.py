@@ -180,13 +180,11 @@ def build_topic(name: str, sides: dict[str, dict[str, list[str]]],
     excl = [compile_spelling(x) for x in exclude]
     regexes = [t.regex_part.pattern for t in terms if t.regex_part is not None]
     return Topic(name=name, side_names=tuple(sides), terms=tuple(terms),
-                 exclude=re.compile("|".join(f"(?:{x})" for x in excl), re.IGNORECASE)
-                 if excl else None,
+                 exclude=_any_of(excl) if excl else None,
                  spec={"name": name, "sides": sides, "both": both or {}, "exclude": list(exclude),
                        "context": context},
                  needles=_by_script(n for t in terms for n in t.needles),
-                 regex_gate=re.compile("|".join(f"(?:{x})" for x in regexes), re.IGNORECASE)
-                 if regexes else None)
+                 regex_gate=_any_of(regexes) if regexes else None)
 
 
 CYRILLIC = re.compile(r"[\u0400-\u052f]")
@@ -202,25 +200,26 @@ def _by_script(needles: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]
     return tuple(groups[0]), tuple(groups[1]), tuple(groups[2])
 
 
-def _pattern(spellings: list[str] | None, where: str) -> re.Pattern | None:
-    if spellings is None:
-        return None
+def _sources(spellings: list[str], where: str) -> list[str]:
+    """Each spelling's regular expression; ValueError naming `where` if one is bad or none."""
     if not spellings:
         raise ValueError(f"{where}: no spellings")
     try:
-        sources = [compile_spelling(s) for s in spellings]
+        return [compile_spelling(s) for s in spellings]
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
+
+
+def _any_of(sources: list[str]) -> re.Pattern:
     return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE)
 
 
+def _pattern(spellings: list[str] | None, where: str) -> re.Pattern | None:
+    return None if spellings is None else _any_of(_sources(spellings, where))
+
+
 def _term(side: str, name: str, spellings: list[str], where: str) -> Term:
-    if not spellings:
-        raise ValueError(f"{where}: no spellings")
-    try:
-        sources = [compile_spelling(s) for s in spellings]
-    except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
+    sources = _sources(spellings, where)
     needles, regexes = [], []
     for spelling, source in zip(spellings, sources):
         # A match of a plain spelling's pattern (re.IGNORECASE) contains each of its words (up
@@ -230,10 +229,8 @@ def _term(side: str, name: str, spellings: list[str], where: str) -> Term:
             regexes.append(source)
         else:
             needles.append(stem.casefold())
-    return Term(side, name, re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE),
-                tuple(dict.fromkeys(needles)),
-                re.compile("|".join(f"(?:{s})" for s in regexes), re.IGNORECASE)
-                if regexes else None)
+    return Term(side, name, _any_of(sources), tuple(dict.fromkeys(needles)),
+                _any_of(regexes) if regexes else None)
 
 
 # -- the default topic: Russia–North Korea -----------------------------------------------------
