@@ -13,7 +13,8 @@ another in config.yaml). Spellings are plain text, compiled here:
     re:<regex>        a regular expression, for what the above cannot say
 
 Exclusions are phrases that contain a term but are not about it ("Russian doll", "Moscow,
-Idaho"); a term inside one does not count. "Korea" alone and "Kim" alone are simply not terms.
+Idaho"); a term inside one does not count. "Korea" alone is not a term; "Kim" alone is one only
+under its context conditions (beside Russia's leaders; no other Kim named in full).
 
 The score (readable on purpose):
     each side's weight = sum over its matches of the field weight (title 3, summary 2, text 1),
