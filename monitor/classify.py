@@ -522,13 +522,16 @@ def _one_item_names_both(title: str, found: list[Match]) -> bool:
 
 
 # A title that says the story is a round-up of unrelated news, a ranking or a table
+# (a newsletter's "Your Thursday Briefing", not a "Pentagon briefing" or "합참 브리핑", which are
+# press briefings and often the story itself)
 ROUNDUP = re.compile(
-    r"\b(?:briefing|digest|round-?up|news in brief|what you need to know|top stories|"
-    r"morning report|evening report|medal (?:table|count|tally)|rankings?|league table|"
-    r"index)\b"
+    r"\b(?:(?:your (?:\w+day|morning|evening|weekend)|morning|evening|daily news) briefing|"
+    r"digest|round-?up|news in brief|what you need to know|top stories|morning report|"
+    r"evening report|medal (?:table|count|tally)|rankings?|league table|index)\b"
     r"|(?<!\w)(?:главное (?:к утру|за день|за сутки|за неделю|за выходные|к вечеру|на утро)|"
     r"дайджест\w*|обзор (?:новостей|прессы|событий)|рейтинг\w*|медальн\w+ зач[её]т\w*)(?!\w)"
-    r"|주요\s*뉴스|뉴스\s*브리핑|브리핑|헤드라인|메달\s*(?:순위|집계)|순위|지수", re.IGNORECASE)
+    r"|주요\s*뉴스|(?:뉴스|아침|모닝|저녁)\s*브리핑|헤드라인|메달\s*(?:순위|집계)|순위|지수",
+    re.IGNORECASE)
 # A rank: "48위", "171-е место", "179-е" (not "1990-е годы"), "48th place", "ranked 48th"
 RANK = re.compile(r"\d+\s*위|\d+-(?:е|й|м|го)\b(?!\s+год)|\d+(?:st|nd|rd|th)\s+place"
                   r"|\branked\s+\d+|\bNo\.\s*\d+", re.IGNORECASE)

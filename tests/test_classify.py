@@ -476,6 +476,7 @@ def test_korean_words_around_the_abbreviations_do_not_count(text):
 @pytest.mark.parametrize("fields", [
     {"title": "Главное к утру: решение ЦБ, пуск ракеты КНДР и снегопад в Москве"},
     {"title": "[오늘의 주요뉴스] 러 드론 폴란드 영공 침범·北 순항미사일 발사·코스피 사상 최고"},
+    {"title": "[아침 브리핑] 러 드론 폴란드 영공 침범·北 순항미사일 발사"},
     {"title": "Your Thursday Briefing: A Truce in Tigray",
      "summary": "Plus North Korea fired a record number of missiles, and Russia rejoined the deal."},
     {"title": "Olympic medal table: China leads, North Korea wins first medals since 2016",
@@ -486,6 +487,15 @@ def test_korean_words_around_the_abbreviations_do_not_count(text):
 def test_round_ups_and_rankings_naming_both_are_not_kept(fields):
     v = classify(fields)
     assert not v.keep and v.close in ("list", None), v.reason
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "Pentagon briefing: more North Korean troops head to the front",
+     "summary": "Officials said the soldiers would fight alongside Russian units in Kursk."},
+    {"title": "합참 브리핑: 북한군 추가 파병", "summary": "합참은 북한이 러시아에 병력을 추가로 보냈다고 밝혔다."},
+])
+def test_a_press_briefing_is_not_a_round_up(fields):
+    assert classify(fields).keep
 
 
 @pytest.mark.parametrize("title", [
