@@ -96,24 +96,32 @@ class Topic:
     terms: tuple[Term, ...]
     exclude: re.Pattern | None = None
     spec: dict = field(default_factory=dict, compare=False)   # the definition it was built from
-    # Every term's needles (by script: other, Cyrillic, Hangul/CJK) and `re:` spellings
-    # together: one cheap test that no term can occur, which is the answer for nine feed
-    # entries in ten (see Term.may_occur)
-    needles: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = field(
-        default=((), (), ()), compare=False)
-    regex_gate: re.Pattern | None = field(default=None, compare=False)
 
     @property
     def sides(self) -> frozenset[str]:
         return frozenset("ab"[:len(self.side_names)])
 
+    @functools.cached_property
+    def _gate(self) -> tuple[tuple[tuple[str, ...], ...], re.Pattern | None]:
+        """Every term's needles (by script: other, Cyrillic, Hangul/CJK) and `re:` spellings
+        together, derived from `terms` once per topic (see may_name)."""
+        regexes = [t.regex_part.pattern for t in self.terms if t.regex_part is not None]
+        return (_by_script(n for t in self.terms for n in t.needles),
+                _any_of(regexes) if regexes else None)
+
+    @functools.cached_property
+    def conditional(self) -> frozenset[str]:
+        """Names of the terms with a context condition (Term.when / Term.unless)."""
+        return frozenset(t.name for t in self.terms if t.when is not None or t.unless is not None)
+
     def may_name(self, text: str, folded: str) -> bool:
-        """False when no term of the topic can occur in `text` (`folded` is its casefold())."""
-        latin, cyrillic, cjk = self.needles
+        """False when no term of the topic can occur in `text` (`folded` is its casefold()): one
+        cheap test before the per-term ones, and the answer for nine feed entries in ten."""
+        (latin, cyrillic, cjk), regex = self._gate
         return (any(n in folded for n in latin)
                 or bool(cyrillic and CYRILLIC.search(text) and any(n in folded for n in cyrillic))
                 or bool(cjk and CJK.search(text) and any(n in folded for n in cjk))
-                or bool(self.regex_gate and self.regex_gate.search(text)))
+                or bool(regex and regex.search(text)))
 
 
 # -- compiling spellings ---------------------------------------------------------------------
@@ -179,13 +187,10 @@ def build_topic(name: str, sides: dict[str, dict[str, list[str]]],
         terms = [dataclasses.replace(t, when=when, unless=unless) if t.name == term_name else t
                  for t in terms]
     excl = [compile_spelling(x) for x in exclude]
-    regexes = [t.regex_part.pattern for t in terms if t.regex_part is not None]
     return Topic(name=name, side_names=tuple(sides), terms=tuple(terms),
                  exclude=_any_of(excl) if excl else None,
                  spec={"name": name, "sides": sides, "both": both or {}, "exclude": list(exclude),
-                       "context": context},
-                 needles=_by_script(n for t in terms for n in t.needles),
-                 regex_gate=_any_of(regexes) if regexes else None)
+                       "context": context})
 
 
 CYRILLIC = re.compile(r"[\u0400-\u052f]")
@@ -621,7 +626,7 @@ def _apply_context(matches: list[Match], fields: dict[str, str],
                    topic: Topic) -> tuple[list[Match], list[str]]:
     """Drop the matches of terms whose context condition (Term.when / Term.unless) this story
     does not meet; returns the rest and the names of the terms dropped."""
-    conditional = {t.name for t in topic.terms if t.when is not None or t.unless is not None}
+    conditional = topic.conditional
     if not conditional or not any(m.term in conditional for m in matches):
         return matches, []
     story = "\n".join(t for t in fields.values() if t)

@@ -586,11 +586,10 @@ _ALWAYS = re.compile("")
 
 
 def _ungated(topic):
-    """The same topic with every pre-check switched off (each term's and the topic's: they
-    always say 'may occur'; "" is in every text)."""
+    """The same topic with every pre-check switched off: each term's always says 'may occur',
+    and so does the topic's, which is derived from them."""
     return _replace(topic, terms=tuple(_replace(t, needles=(), regex_part=_ALWAYS)
-                                       for t in topic.terms),
-                    needles=(("",), (), ()), regex_gate=None)
+                                       for t in topic.terms))
 
 
 _UNGATED = _ungated(_classify.DEFAULT_TOPIC)
