@@ -493,17 +493,16 @@ def _list_spans(fields: dict[str, str], matches: list[Match]) -> list[tuple[str,
                         + [(o.start(), o.end(), "") for o in others]))):
                 out.append((f, start, end))
     whole_title = ("title", 0, len(title))
-    if title and ROUNDUP.search(title) and whole_title not in out:
-        # A round-up is about its items: the title counts as the story's subject only when one
-        # of its items names both sides ("Thursday Briefing: Russia and North Korea's Pledge",
-        # not "Главное к утру: решение ЦБ, пуск ракеты КНДР и снегопад в Москве")
-        if not _one_item_names_both(title, [m for m in matches if m.field == "title"]):
-            out.append(whole_title)
-        return [*(u for u in out if u[0] == "title"),
-                *((f, s, e) for f, text in fields.items() if text and f != "title"
-                  for s, e, _ in _units(text, f))]
-    if title and whole_title in out:
-        return [(f, s, e) for f, text in fields.items() if text for s, e, _ in _units(text, f)]
+    roundup = bool(title) and whole_title not in out and ROUNDUP.search(title)
+    # A round-up is about its items: its title counts as the story's subject only when one of
+    # its items names both sides ("Thursday Briefing: Russia and North Korea's Pledge", not
+    # "Главное к утру: решение ЦБ, пуск ракеты КНДР и снегопад в Москве")
+    if roundup and not _one_item_names_both(title, [m for m in matches if m.field == "title"]):
+        out.append(whole_title)
+    if roundup or whole_title in out:      # the rest of the story is a list throughout
+        return ([whole_title] if whole_title in out else []) + [
+            (f, s, e) for f, text in fields.items() if text and f != "title"
+            for s, e, _ in _units(text, f)]
     return out
 
 
@@ -537,9 +536,10 @@ ROUNDUP = re.compile(
     r"дайджест\w*|обзор (?:новостей|прессы|событий)|рейтинг\w*|медальн\w+ зач[её]т\w*)(?!\w)"
     r"|주요\s*뉴스|(?:뉴스|아침|모닝|저녁)\s*브리핑|헤드라인|메달\s*(?:순위|집계)|순위|지수",
     re.IGNORECASE)
-# A rank: "48위", "171-е место", "179-е" (not "1990-е годы"), "48th place", "ranked 48th"
-RANK = re.compile(r"\d+\s*위|\d+-(?:е|й|м|го)\b(?!\s+год)|\d+(?:st|nd|rd|th)\s+place"
-                  r"|\branked\s+\d+|\bNo\.\s*\d+", re.IGNORECASE)
+# A rank: "48위", "171-е место", "КНДР — 179-е" (not the decades "в 2010-е и 2020-е"), "48th
+# place", "ranked 48th"
+RANK = re.compile(r"\d+\s*위|\d+-(?:е|й|м|го)\s+мест\w*|[—–-]\s*\d+-[ей]\b"
+                  r"|\d+(?:st|nd|rd|th)\s+place|\branked\s+\d+|\bNo\.\s*\d+", re.IGNORECASE)
 
 
 # what may stand between the names of an enumeration: commas, "and", "or" (en, ru, ko)

@@ -60,10 +60,10 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
         known = state.known_files()
         new = [f for f in files.values() if f.name not in known]
         counts["external"] = 0
-        for i in range(0, len(new), RECOVER_BATCH):     # a transaction per batch, not per file
+        for batch in _batches(new):     # a transaction per batch, not per file
             with state.tx():
-                counts["external"] += len(register_files(
-                    state, corpus, new[i:i + RECOVER_BATCH], now, fingerprint_now=False))
+                counts["external"] += len(register_files(state, corpus, batch, now,
+                                                         fingerprint_now=False))
     # Fingerprint the stories the near-duplicate index does not know yet (seeds, hand-added
     # files, appends finished by recovery): only those files are read, never the whole corpus.
     # In transactions of RECOVER_BATCH stories: adopting a corpus of 100,000 files is one
@@ -87,7 +87,7 @@ def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
     return counts
 
 
-def _batches(rows: list[dict]) -> list[list[dict]]:
+def _batches(rows: list) -> list[list]:
     return [rows[i:i + RECOVER_BATCH] for i in range(0, len(rows), RECOVER_BATCH)]
 
 
