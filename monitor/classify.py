@@ -338,7 +338,8 @@ DEFAULT_CONTEXT: dict[str, dict[str, list[str]]] = {
     # in a story that names another Kim in full or is about South Korea
     "Kim": {"if": ["Putin", "Путин*", "Kremlin", "Lavrov", "Shoigu", "Belousov", "Peskov",
                    "Medvedev"],
-            "unless": ["re:(?-i:\\bKim[\\s\\-]+(?!(?:Jong-un|Yo-jong|Jong-il|Il-sung)\\b)[A-Z][a-z]+-[a-z]+)", "Kardashian",
+            "unless": ["re:(?-i:\\bKim[\\s\\-]+(?!(?:Jong-un|Yo-jong|Jong-il|Il-sung)\\b)"
+                       "[A-Z][a-z]+-[a-z]+)", "Kardashian",
                        "South Korea", "South Korean", "South Korea's"]},
     "Kim Jong Un": {"unless": ["배우 김정은", "김정은 배우", "탤런트 김정은", "방송인 김정은",
                                "actress Kim Jung-eun"]},
@@ -543,8 +544,8 @@ RANK = re.compile(r"\d+\s*위|\d+-(?:е|й|м|го)\s+мест\w*|[—–-]\s*\d
 
 
 # what may stand between the names of an enumeration: commas, "and", "or" (en, ru, ko)
-LIST_GAP = re.compile(r"\s*(?:,|、|·|/|&|\band\b|\bor\b|\bи\b|\bили\b|및|와|과|,\s*(?:and|or|и|или)\b)?\s*",
-                      re.IGNORECASE)
+LIST_GAP = re.compile(r"\s*(?:,|、|·|/|&|\band\b|\bor\b|\bи\b|\bили\b|및|와|과"
+                      r"|,\s*(?:and|or|и|или)\b)?\s*", re.IGNORECASE)
 
 
 def _enumerates(text: str, names: list[tuple[int, int, str]]) -> bool:
