@@ -84,6 +84,85 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
+class PerOriginTransport(httpx.AsyncBaseTransport):
+    """A small connection pool per origin instead of one pool for every host.
+
+    httpcore's pool looks at each connection it holds (a readability poll of its socket) every
+    time a request is queued or a response is closed. One shared pool of about a hundred
+    connections made that 19% of the main thread's CPU in a cold poll of 1,000 feeds on 50
+    hosts; a pool per origin holds at most `per_host` connections. At most `keep` pools are
+    kept: beyond that, the least recently used idle ones are closed, so open sockets stay
+    bounded as with one pool (`keep` × `per_host`, plus the pools in use)."""
+
+    def __init__(self, *, per_host: int, keep: int):
+        self._per_host = max(1, per_host)
+        self._keep = max(1, keep)
+        self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+        self._busy: dict[tuple[bytes, bytes, int | None], int] = {}
+        self._tls = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        pool = self._pools.pop(key, None)
+        if pool is None:
+            if self._tls is None:      # one TLS context for all (each costs ~20 ms and 1 MB)
+                self._tls = httpx.create_ssl_context()
+            pool = httpx.AsyncHTTPTransport(verify=self._tls, limits=httpx.Limits(
+                max_connections=self._per_host * 2, max_keepalive_connections=self._per_host))
+        self._pools[key] = pool                          # most recently used last
+        self._busy[key] = self._busy.get(key, 0) + 1
+        try:
+            response = await pool.handle_async_request(request)
+        except BaseException:
+            self._done(key)
+            raise
+        finally:
+            await self._evict()
+        return httpx.Response(status_code=response.status_code, headers=response.headers,
+                              stream=_Tracked(response.stream, lambda: self._done(key)),
+                              extensions=response.extensions)
+
+    def _done(self, key) -> None:
+        left = self._busy.get(key, 0) - 1
+        if left > 0:
+            self._busy[key] = left
+        else:
+            self._busy.pop(key, None)
+
+    async def _evict(self) -> None:
+        excess = len(self._pools) - self._keep
+        if excess <= 0:
+            return
+        idle = [k for k in list(self._pools)[:excess + len(self._busy)] if k not in self._busy]
+        for key in idle[:excess]:
+            await self._pools.pop(key).aclose()
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
+class _Tracked(httpx.AsyncByteStream):
+    """A response body that reports, once, when it is closed (its connection is free again)."""
+
+    def __init__(self, inner, on_close: Callable[[], None]):
+        self._inner = inner
+        self._on_close: Callable[[], None] | None = on_close
+
+    async def __aiter__(self):
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            if self._on_close is not None:
+                done, self._on_close = self._on_close, None
+                done()
+
+
 class Fetcher:
     def __init__(self, *, concurrency: int = 16, per_host: int = 2, connect: float = 10.0,
                  read: float = 30.0, total: float = 60.0, max_redirects: int = 5,
@@ -99,11 +178,9 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=total),
-            limits=httpx.Limits(max_connections=concurrency * 2,
-                                max_keepalive_connections=concurrency),
             # Only codings `_Body` decodes under the cap; never brotli/zstd whole-chunk inflation.
             headers={"User-Agent": user_agent or USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            transport=transport,
+            transport=transport or PerOriginTransport(per_host=per_host, keep=concurrency),
         )
 
     async def __aenter__(self) -> "Fetcher":
