@@ -10,8 +10,9 @@ feedparser, so its cost is feedparser's plus the failed attempt.
 
     .venv/bin/python bench/parser_compare.py
 
-This is a measurement for a proposal, not a parser the program uses: feedparser stays the
-reference for correctness.
+This minimal reader was the measurement behind the proposal. The program's fast path is
+monitor/fastfeed.py, which reproduces feedparser's result field by field (tests/test_fastfeed.py);
+its speed is printed last: `monitor.parse.parse_feed` with and without it.
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     docs.append(("farm (20 items)", render_feed(0, "Farm", [make_item(0, s, 1, "real")
                                                              for s in range(20)],
                                                 "http://127.0.0.1:1")))
+    import monitor.parse as mp
+    mp.FAST_PATH = False               # the reference columns: feedparser alone
     fp_ms, lx_ms, same, differ, fallback, fp_fail = [], [], 0, [], [], 0
     for name, data in docs:
         url = f"http://127.0.0.1/{name}"
@@ -151,6 +154,17 @@ def main(argv: list[str] | None = None) -> int:
           f"  -> {sum(fp_ms) / max(sum(lx_ms), 1e-9):.1f}x faster in total")
     print(f"same entries (title, link): {same}/{n - len(fallback)} readable; falls back: {len(fallback)}; "
           f"feedparser refuses: {fp_fail}")
+    for label, group in (("well-formed feeds", [d for d in docs if "/" not in d[0]]),
+                         ("broken feeds", [d for d in docs if d[0].startswith("malformed/")])):
+        timed = {}
+        for fast in (False, True):
+            mp.FAST_PATH = fast
+            timed[fast] = sum(best(lambda d, u=f"http://127.0.0.1/{n}": mp.parse_feed(d, {}, u, u),
+                                   data, args.repeat) for n, data in group) * 1000
+        print(f"monitor.parse_feed on {len(group)} {label}: feedparser only {timed[False]:.0f} ms;"
+              f" with monitor/fastfeed.py {timed[True]:.0f} ms"
+              f"  -> {timed[False] / max(timed[True], 1e-9):.1f}x")
+    mp.FAST_PATH = True
     for line in differ[:15]:
         print("  differs:", line)
     for line in fallback[:15]:
