@@ -28,7 +28,6 @@ import feedparser.api
 # the expat parser it falls back to.
 feedparser.api.PREFERRED_XML_PARSERS = []
 
-from monitor import fastfeed
 from monitor.errors import ParseError
 from monitor.models import Entry, ParsedFeed
 
@@ -114,20 +113,9 @@ def _drop_internal_subsets(data: bytes) -> bytes:
 
 def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: str) -> ParsedFeed:
     """Parse one feed document. Raises ParseError when it is not a feed."""
-    _refuse_non_feed(data, headers, final_url)
-    response_headers = {k: v for k, v in headers.items()
-                        if k in ("content-type", "content-language")}
-    response_headers.setdefault("content-type", "application/xml")
-    response_headers["content-location"] = final_url
-    data, converted = to_utf8(data)
-    if converted or _lying_charset(data, response_headers["content-type"]):
-        response_headers["content-type"] = _with_utf8(response_headers["content-type"])
-    try:
-        data = defuse(data)
-    except ParseError as e:
-        raise ParseError(final_url, e.detail) from None
-    fast = fastfeed.read(data, response_headers) if FAST_PATH else None
-    if fast is not None and fast[1]:
+    data, response_headers = prepare(data, headers, final_url)
+    fast = read_fast(data, response_headers) if FAST_PATH else None
+    if fast is not None:
         feed, raws = fast
         return _parsed(feed, raws, feed_url, None)
     try:
@@ -160,6 +148,34 @@ def _parsed(feed, raws, feed_url: str, bozo: str | None) -> ParsedFeed:
                       ttl_minutes=int(ttl) if str(ttl or "").strip().isdigit() else None,
                       sy_period=feed.get("sy_updateperiod"),
                       sy_frequency=feed.get("sy_updatefrequency"))
+
+
+def prepare(data: bytes, headers: dict[str, str], final_url: str) -> tuple[bytes, dict]:
+    """What either parser is given: the document refused if it is no feed, re-encoded from
+    UTF-16/32 and defused, and the response headers feedparser honours (the charset corrected
+    when it lies; the final URL as the base for relative links)."""
+    _refuse_non_feed(data, headers, final_url)
+    response_headers = {k: v for k, v in headers.items()
+                        if k in ("content-type", "content-language")}
+    response_headers.setdefault("content-type", "application/xml")
+    response_headers["content-location"] = final_url
+    data, converted = to_utf8(data)
+    if converted or _lying_charset(data, response_headers["content-type"]):
+        response_headers["content-type"] = _with_utf8(response_headers["content-type"])
+    try:
+        data = defuse(data)
+    except ParseError as e:
+        raise ParseError(final_url, e.detail) from None
+    return data, response_headers
+
+
+def read_fast(data: bytes, response_headers: dict[str, str]) -> tuple[dict, list[dict]] | None:
+    """fastfeed's reading of a prepared document, or None when feedparser must read it (an
+    empty feed too: feedparser decides whether it is one). fastfeed (and lxml) is imported on
+    the first feed, not when a poll that fetches nothing new starts."""
+    from monitor import fastfeed
+    fast = fastfeed.read(data, response_headers)
+    return fast if fast is not None and fast[1] else None
 
 
 def _lying_charset(data: bytes, content_type: str) -> bool:
