@@ -90,9 +90,11 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
     httpcore's pool looks at each connection it holds (a readability poll of its socket) every
     time a request is queued or a response is closed. One shared pool of about a hundred
     connections made that 19% of the main thread's CPU in a cold poll of 1,000 feeds on 50
-    hosts; a pool per origin holds at most `per_host` connections. At most `keep` pools are
-    kept: beyond that, the least recently used idle ones are closed, so open sockets stay
-    bounded as with one pool (`keep` × `per_host`, plus the pools in use)."""
+    hosts. A pool per origin keeps at most `per_host` idle connections and opens at most twice
+    that (Fetcher's host slot is the asked URL's host, so a redirect target can be reached from
+    several slots). When a new origin makes more than `keep` pools, the least recently used
+    idle ones are closed, so idle sockets stay bounded (`keep` × `per_host`) as with one pool;
+    connections in use are bounded by Fetcher's `concurrency`."""
 
     def __init__(self, *, per_host: int, keep: int):
         self._per_host = max(1, per_host)
@@ -104,20 +106,21 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.pop(key, None)
-        if pool is None:
+        new = pool is None
+        if new:
             if self._tls is None:      # one TLS context for all (each costs ~20 ms and 1 MB)
                 self._tls = httpx.create_ssl_context()
             pool = httpx.AsyncHTTPTransport(verify=self._tls, limits=httpx.Limits(
                 max_connections=self._per_host * 2, max_keepalive_connections=self._per_host))
         self._pools[key] = pool                          # most recently used last
-        self._busy[key] = self._busy.get(key, 0) + 1
+        self._busy[key] = self._busy.get(key, 0) + 1     # so this pool is not evicted
         try:
+            if new:
+                await self._evict()
             response = await pool.handle_async_request(request)
         except BaseException:
             self._done(key)
             raise
-        finally:
-            await self._evict()
         return httpx.Response(status_code=response.status_code, headers=response.headers,
                               stream=_Tracked(response.stream, lambda: self._done(key)),
                               extensions=response.extensions)
