@@ -153,9 +153,10 @@ NEVER_TEXT = frozenset({"script", "style"})
 def page_texts(page: bytes | str) -> tuple[str, ...]:
     """Every piece of text on the page (navigation included; not scripts or styles), decoded as
     trafilatura decodes it, twice: inline elements joined as they stand and block elements on
-    lines of their own, and every element apart. Cheap (one lxml parse, no extraction), and whatever term the
-    extracted article text names, one of these names it too: so a page on which they do not name
-    a side of the topic cannot make its story about the topic, and need not be extracted."""
+    lines of their own, and every element apart. Cheap (one lxml parse, no extraction), and
+    whatever term the extracted article text names, one of these names it too: so a page on
+    which they do not name a side of the topic cannot make its story about the topic, and need
+    not be extracted."""
     try:
         tree = load_html(page)
     except Exception:   # the extraction would fail too: let it say why
