@@ -24,6 +24,7 @@ that mix the awkward cases.
 from __future__ import annotations
 
 import re
+import threading
 
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import parse_content_type
@@ -32,8 +33,8 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=False, recover=False, remove_blank_text=False)
+# lxml's own advice: a parser per thread (small polls parse in threads; see workers.py)
+_PER_THREAD = threading.local()
 _MATCH = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 _ATOM = "http://www.w3.org/2005/Atom"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -49,7 +50,18 @@ _APP_TYPES = ("application/xml", "application/xml-dtd", "application/xml-externa
 _TEXT_TYPES = ("text/xml", "text/xml-external-parsed-entity")
 _ENTITY_IN_LINK = re.compile("&([A-Za-z0-9_]+);")
 # feedparser rebases on xml:base, or on an attribute named "base", on any element
-_BASE_BELOW = etree.XPath("descendant::*[@xml:base or @base]")
+_BASE_BELOW = "descendant::*[@xml:base or @base]"
+
+
+def _tools() -> tuple[etree.XMLParser, etree.XPath]:
+    """This thread's parser and compiled xml:base check."""
+    tools = getattr(_PER_THREAD, "tools", None)
+    if tools is None:
+        tools = _PER_THREAD.tools = (
+            etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                            huge_tree=False, recover=False, remove_blank_text=False),
+            etree.XPath(_BASE_BELOW))
+    return tools
 
 # feedparser handlers that write the fields monitor reads, or change how the next ones are read.
 _TITLE = {"title", "dc_title"}
@@ -81,13 +93,14 @@ def read(data: bytes, response_headers: dict[str, str]) -> tuple[dict, list[dict
 
 def _read(data: bytes, headers: dict[str, str]) -> tuple[dict, list[dict]]:
     _check_encoding(data, headers.get("content-type") or "")
+    parser, base_below = _tools()
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError) as e:
         raise NotSimple(str(e)) from None
     if root.getroottree().docinfo.doctype:    # entities, and feedparser's expat reads DTDs
         raise NotSimple("a DOCTYPE")
-    if _BASE_BELOW(root):
+    if base_below(root):
         raise NotSimple("xml:base below the root")
     base = _base(headers.get("content-location", ""), root)
     name = _name(root)

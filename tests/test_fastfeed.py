@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import monitor.parse as parse
+from monitor import fastfeed
 from monitor.errors import ParseError
 from tests.conftest import REAL, ROOT, needs_real
 
@@ -299,3 +301,24 @@ def test_the_generator_reaches_the_fast_path():
 
     sample()
     assert sum(taken) >= 0.3 * len(taken), f"{sum(taken)} of {len(taken)}"
+
+
+def test_threads_each_read_with_their_own_parser():
+    """Small polls parse in threads (workers.py): many at once give what one thread gives, and
+    each thread has its own lxml parser (lxml's advice: a parser is not shared by threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = [_rss(f"<title>T{i}</title><link>http://e.com/{i}</link>"
+                 f"<description>{'word ' * 200}</description>")[0] for i in range(40)]
+    alone = [parse.parse_feed(d, {}, "http://127.0.0.1/f", FINAL) for d in docs]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda d: parse.parse_feed(d, {}, "http://127.0.0.1/f", FINAL),
+                                 docs * 5))
+        meet = threading.Barrier(4, timeout=10)     # four threads at once, each its own
+
+        def parser_of_this_thread(_):
+            meet.wait()
+            return fastfeed._tools()[0]
+        parsers = list(pool.map(parser_of_this_thread, range(4)))
+    assert together == alone * 5 and all(used(d, {}) for d in docs)
+    assert len({id(p) for p in parsers}) == 4
