@@ -16,6 +16,7 @@ identity when it is on the same site. No network I/O.
 from __future__ import annotations
 
 import re
+import threading
 from urllib.parse import urljoin
 
 import trafilatura
@@ -63,6 +64,12 @@ BOILERPLATE = re.compile(
 )
 MAX_BOILERPLATE_CHARS = 220
 METHOD = f"trafilatura {trafilatura.__version__}"
+# trafilatura parses with one lxml HTMLParser for the whole process (trafilatura.utils
+# .HTML_PARSER). Two threads in it at once corrupted the heap: a poll that read pages in threads
+# died in lxml's document_fromstring with "free(): invalid pointer". Every call into trafilatura
+# holds this lock. Worker processes have one thread each, so only small polls, which read pages
+# in threads (workers.py), ever wait for it.
+_TRAFILATURA = threading.Lock()
 
 
 def extract_article(page: bytes | str, url: str, title_hint: str = "") -> Article:
@@ -70,9 +77,11 @@ def extract_article(page: bytes | str, url: str, title_hint: str = "") -> Articl
     Paragraphs that repeat the headline (the page's or `title_hint`) are dropped: the headline is
     the file's first line already, and a later copy is a video or share caption."""
     try:
-        doc = trafilatura.bare_extraction(
-            page, url=url, favor_precision=True, include_comments=False, include_tables=False,
-            include_images=False, include_links=False, with_metadata=True, deduplicate=False)
+        with _TRAFILATURA:
+            doc = trafilatura.bare_extraction(
+                page, url=url, favor_precision=True, include_comments=False,
+                include_tables=False, include_images=False, include_links=False,
+                with_metadata=True, deduplicate=False)
     except Exception as e:   # trafilatura/lxml raise many types on hostile markup
         raise ExtractError(f"extraction failed: {type(e).__name__}: {e}") from e
     if doc is None or not (doc.text or "").strip():
@@ -158,7 +167,8 @@ def page_texts(page: bytes | str) -> tuple[str, ...]:
     which they do not name a side of the topic cannot make its story about the topic, and need
     not be extracted."""
     try:
-        tree = load_html(page)
+        with _TRAFILATURA:
+            tree = load_html(page)
     except Exception:   # the extraction would fail too: let it say why
         return ("",)
     if tree is None:

@@ -313,3 +313,46 @@ def test_read_page_skips_the_extraction_of_a_page_that_lacks_the_needed_side():
     assert read.article is not None and "Москве" in read.article.text
     both = page_b.replace("вечером".encode("cp1251"), "с КНДР".encode("cp1251"))
     assert _read_page(both, "https://example.org/a", "t", DEFAULT_TOPIC, frozenset("b")).article
+
+
+def test_one_thread_at_a_time_inside_trafilatura(monkeypatch):
+    """trafilatura shares one lxml parser across the process; two threads in it at once
+    corrupted the heap in a poll that read pages in threads. Every call into it is serialized:
+    8 threads reading pages never have two of them inside trafilatura."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import monitor.extract as extract
+
+    inside, most = [0], [0]
+    count = threading.Lock()
+
+    def watched(fn):
+        def call(*args, **kw):
+            with count:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            try:
+                time.sleep(0.002)          # give the other threads their chance to enter
+                return fn(*args, **kw)
+            finally:
+                with count:
+                    inside[0] -= 1
+        return call
+
+    monkeypatch.setattr(extract.trafilatura, "bare_extraction",
+                        watched(extract.trafilatura.bare_extraction))
+    monkeypatch.setattr(extract, "load_html", watched(extract.load_html))
+    page = (DATA / "pages" / "furniture.html").read_bytes()
+
+    def read(_):
+        page_texts(page)
+        try:
+            extract_article(page, "http://127.0.0.1/a")
+        except ExtractError:
+            pass
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(read, range(48)))
+    assert most[0] == 1
