@@ -296,6 +296,7 @@ class Fetcher:
                     _check_peer(asked, url, resp)
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                 if not 200 <= resp.status_code < 300:
+                    await _drain(resp)
                     return resp.status_code, resp_headers, b""
                 declared = resp.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
@@ -381,6 +382,25 @@ class _Body:
             except zlib.error as e:
                 raise FetchError(self.url, "decoding", f"bad {self.coding} data: {e}") from e
         return b"".join(self.chunks)
+
+
+DRAIN_CAP = 64 * 1024
+
+
+async def _drain(resp: httpx.Response) -> None:
+    """Read the (small) body of an answer we do not use (304, a redirect, an error page) so its
+    connection goes back to the pool: httpcore keeps a connection only once the whole response
+    has been read, and closing early costs a new connection (and a TCP handshake) for the next
+    request, as it did for every feed of a warm poll. A body over DRAIN_CAP is left unread: its
+    connection is closed instead."""
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_CAP:
+        return
+    seen = 0
+    async for raw in resp.aiter_raw():
+        seen += len(raw)
+        if seen > DRAIN_CAP:
+            return
 
 
 def _check_peer(asked: str, url: str, resp: httpx.Response) -> None:

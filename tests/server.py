@@ -35,6 +35,7 @@ class FeedServer:
         self.hits: Counter = Counter()
         self.statuses: list[tuple[str, int]] = []
         self.request_headers: list[tuple[str, dict]] = []
+        self.connections = 0            # TCP connections accepted
         self._lock = threading.Lock()
         server = self
 
@@ -43,6 +44,11 @@ class FeedServer:
 
             def log_message(self, *args):  # keep test output quiet
                 pass
+
+            def setup(self):
+                with server._lock:
+                    server.connections += 1
+                super().setup()
 
             def do_GET(self):
                 server._handle(self)

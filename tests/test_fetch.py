@@ -44,6 +44,7 @@ def server(module_server):
         s.hits.clear()
         s.statuses.clear()
         s.request_headers.clear()
+        s.connections = 0
     yield s
     s.__dict__.pop("_handle", None)          # drop an InFlight wrapper
 
@@ -494,3 +495,40 @@ def test_one_small_pool_per_origin_and_idle_pools_closed():
     finally:
         for s in servers:
             s.stop()
+
+
+@pytest.mark.parametrize("route", [
+    dict(etag='"v1"'),                                          # 304 (the warm poll)
+    dict(status=404, body=b"<html>not here</html>" * 50),       # an error page with a body
+    dict(status=301, headers={"Location": "/x"}, body=b"moved"),  # a redirect (to a 404)
+])
+def test_answers_without_a_used_body_leave_the_connection_for_the_next_request(server, route):
+    """httpcore keeps a connection only once the whole response was read: a 304, redirect or
+    error answer must be read to its end, or every feed of a warm poll costs a new connection
+    (it did: 1,000 TCP connections for 1,000 feeds where 100 were enough)."""
+    url = server.add("/r", **route)
+
+    async def go():
+        async with Fetcher(concurrency=1, per_host=1) as f:
+            for _ in range(6):
+                try:
+                    await f.get(url, max_bytes=100_000, etag='"v1"')
+                except FetchError:
+                    pass
+    asyncio.run(asyncio.wait_for(go(), SAFETY))
+    assert server.count("/r") == 6
+    assert server.connections == 1
+
+
+def test_a_big_unused_body_is_not_read_its_connection_is_closed(server):
+    """An error answer with a body over DRAIN_CAP is not downloaded just to keep a connection."""
+    from monitor.fetch import DRAIN_CAP
+    url = server.add("/big", status=500, body=b"e" * (DRAIN_CAP * 4))
+
+    async def go():
+        async with Fetcher(concurrency=1, per_host=1) as f:
+            for _ in range(3):
+                with pytest.raises(FetchError):
+                    await f.get(url, max_bytes=100_000)
+    asyncio.run(asyncio.wait_for(go(), SAFETY))
+    assert server.count("/big") == 3 and server.connections == 3
