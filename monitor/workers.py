@@ -12,15 +12,33 @@ when it closes, so their CPU time and memory count in its resource usage (bench/
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 log = logging.getLogger("monitor")
 MIN_FEEDS = 20          # a poll of fewer feeds stays in threads
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies, so that a killed poll leaves none
+    of its processes running on (an orphaned worker would wait forever for work); elsewhere
+    nothing. `parent`: the pid the caller expects as parent (it may have died already)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:     # the parent died before the request above
+        os._exit(1)
 
 
 def default_workers() -> int:
@@ -41,7 +59,9 @@ class Workers:
             return
         try:
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx,
+                                             initializer=die_with_parent,
+                                             initargs=(os.getpid(),))
             log.info("parsing feeds and pages in %d worker processes", self.processes)
         except (OSError, ValueError) as e:   # e.g. no /dev/shm, too many processes
             log.warning("cannot start worker processes (%s): parsing in threads", e)

@@ -69,3 +69,41 @@ def test_a_dead_worker_falls_back_to_a_thread_and_the_next_poll_gets_new_workers
         assert w.in_processes and asyncio.run(w.run(_pid)) != os.getpid()
     finally:
         w.close()
+
+
+WORKER_SCRIPT = """
+import asyncio, os, sys, time
+from monitor.workers import Workers
+w = Workers(1, min_feeds=1)
+w.prepare(1)
+print(asyncio.run(w.run(os.getpid)), flush=True)
+time.sleep(60)
+"""
+
+
+def test_worker_processes_die_with_a_killed_poll():
+    """A SIGKILLed poll must not leave its worker processes behind: they would wait forever for
+    work (and keep the poll's standard output open). They die with their parent."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc (Linux)")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT], stdout=subprocess.PIPE,
+                            cwd=str(root), env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        worker = int(proc.stdout.readline())
+        assert worker != proc.pid and Path(f"/proc/{worker}").exists()
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and Path(f"/proc/{worker}").exists():
+            time.sleep(0.05)
+        assert not Path(f"/proc/{worker}").exists(), "the worker outlived its killed parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
