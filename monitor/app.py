@@ -43,6 +43,7 @@ class App:
         self.corpus.ensure()
         self.state = State(config.database)
         self.workers = Workers(config.workers)
+        self._concurrency = config.concurrency
         self.recovered = recover(self.state, self.corpus, clock())
         if any(v for k, v in self.recovered.items() if k not in ("external", "fingerprinted", "indexed")):
             log.warning("recovered after an interrupted run: %s", self.recovered)
@@ -50,6 +51,17 @@ class App:
     def close(self) -> None:
         self.workers.close()
         self.state.close()
+
+    def detach(self) -> None:
+        """Close the database connection and worker processes (before a fork: see shards)."""
+        self.close()
+
+    def attach(self, concurrency: int | None = None, workers: int | None = None) -> None:
+        """Open a new database connection after `detach`, with this process's share of the
+        concurrency and worker processes."""
+        self.state = State(self.config.database)
+        self.workers = Workers(self.config.workers if workers is None else workers)
+        self._concurrency = concurrency or self.config.concurrency
 
     def __enter__(self) -> "App":
         return self
@@ -62,8 +74,8 @@ class App:
 
     def _fetcher(self) -> Fetcher:
         c = self.config
-        return Fetcher(concurrency=c.concurrency, per_host=c.per_host, connect=c.timeouts.connect,
-                       read=c.timeouts.read, total=c.timeouts.total,
+        return Fetcher(concurrency=self._concurrency, per_host=c.per_host,
+                       connect=c.timeouts.connect, read=c.timeouts.read, total=c.timeouts.total,
                        max_redirects=c.limits.max_redirects, user_agent=c.user_agent)
 
     async def poll(self, feeds: list[FeedConfig] | None = None,

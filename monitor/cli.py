@@ -158,10 +158,14 @@ def cmd_check(config, args) -> int:
 def cmd_poll(config, args) -> int:
     from monitor.app import App
 
+    from monitor import shards
+
     with App(config) as app:
-        progress = _Progress(len(app.pollable_feeds())) if sys.stderr.isatty() else None
+        feeds = app.pollable_feeds()
+        progress = _Progress(len(feeds)) if sys.stderr.isatty() else None
         started = time.monotonic()
-        outcomes = asyncio.run(app.poll(progress=progress))
+        outcomes = shards.poll(app, feeds, shards.shard_count(config.poll_processes, len(feeds)),
+                               progress)
         if progress:
             progress.done()
         for o in outcomes:

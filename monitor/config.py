@@ -83,6 +83,7 @@ class Config:
     concurrency: int = 64
     per_host: int = 2
     workers: int = field(default_factory=default_workers)
+    poll_processes: int = 0          # processes a big `monitor poll` is split over; 0: auto
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     min_text_chars: int = 200
@@ -262,9 +263,8 @@ def _timezone(v: Any) -> str:
 
 
 TOP_KEYS = {"corpus_dir": True, "database": True, "feeds": True, "interval": False,
-            "concurrency": False, "per_host": False, "workers": False, "timeouts": False,
-            "limits": False,
-            "min_text_chars": False, "user_agent": False, "digest": False, "topic": False}
+            "concurrency": False, "per_host": False, "workers": False, "poll_processes": False,
+            "timeouts": False, "limits": False, "min_text_chars": False, "user_agent": False, "digest": False, "topic": False}
 TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False, "context": False}
 CONTEXT_KEYS = {"if": False, "unless": False}
 FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}
@@ -316,6 +316,7 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
     concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 64)
     per_host = ld.typed(top, "per_host", "per_host", _int(1, 64), 2)
     workers = ld.typed(top, "workers", "workers", _int(0, 64), default_workers())
+    poll_processes = ld.typed(top, "poll_processes", "poll_processes", _int(0, 8), 0)
     min_text = ld.typed(top, "min_text_chars", "min_text_chars", _int(0, 100_000), 200)
     user_agent = ld.typed(top, "user_agent", "user_agent", _str)
 
@@ -341,7 +342,8 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
     digest = _digest(ld, top.get("digest"), rel, topic.name)
     return Config(path=path.resolve(), corpus_dir=corpus_dir, database=database, feeds=feeds,
                   interval=interval, concurrency=concurrency, per_host=per_host,
-                  workers=workers, timeouts=timeouts, limits=limits, min_text_chars=min_text,
+                  workers=workers, poll_processes=poll_processes, timeouts=timeouts,
+                  limits=limits, min_text_chars=min_text,
                   user_agent=user_agent, digest=digest, topic=topic)
 
 
