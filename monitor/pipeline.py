@@ -37,7 +37,7 @@ from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
 from monitor.screen import Page, parse_and_screen, read_page
 from monitor.state import State, iso, utcnow
-from monitor.workers import Workers
+from monitor.workers import PAGE, Workers
 
 log = logging.getLogger("monitor")
 TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days ...
@@ -372,7 +372,7 @@ class Pipeline:
         result = await self.fetcher.get(url, max_bytes=self.config.limits.page_bytes,
                                         accept=PAGE_ACCEPT, allow_internal=local_feed)
         return await self.workers.run(read_page, result.body, result.final_url, title,
-                                      self._scan_topic(need), need)
+                                      self._scan_topic(need), need, work=PAGE)
 
     def _scan_topic(self, need: frozenset[str]) -> classify_mod.Topic:
         topic = self._scan_topics.get(need)

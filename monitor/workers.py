@@ -1,12 +1,16 @@
-"""Where the CPU-bound stages run: feed parsing (feedparser, pure Python) and page reading
-(lxml + trafilatura). In a thread they hold the GIL and starve the event loop that does the
-network I/O, and use one core; so a big poll runs them in worker processes (one per core, at most
-`workers`), a small one in a thread (starting processes costs more than it saves).
+"""Where the CPU-bound stages run: feed parsing (lxml or feedparser) and page reading (lxml +
+trafilatura). In a thread they hold the GIL and starve the event loop that does the network I/O,
+and use one core; so a poll with enough of that work runs it in worker processes (one per core,
+at most `workers`). Starting a worker costs about 0.35 s of CPU, more than a few parses: so the
+workers start only once a poll of at least `min_feeds` feeds has sent MIN_WORK units of work
+(a feed parse is 1, a page 6: about 5 and 30 ms); the work before that, and the whole of a poll
+where little changed, runs in a thread.
 
 A worker that dies (killed, out of memory) breaks the pool: the call is retried in a thread and
 the rest of the poll stays in threads, so no feed is lost to it. Workers are started with
 `spawn` (never fork a process that has threads): they are this process's own children, joined
-when it closes, so their CPU time and memory count in its resource usage (bench/ measures that).
+when it closes, so their CPU time and memory count in its resource usage (bench/ measures that),
+and they die with it (die_with_parent).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any, Callable
 
 log = logging.getLogger("monitor")
 MIN_FEEDS = 20          # a poll of fewer feeds stays in threads
+MIN_WORK = 48           # units of work (PARSE, PAGE) a poll sends before workers are started
+PARSE, PAGE = 1, 6      # about 5 ms and 30 ms of CPU
 
 
 PR_SET_PDEATHSIG = 1
@@ -46,16 +52,23 @@ def default_workers() -> int:
 
 
 class Workers:
-    def __init__(self, processes: int, min_feeds: int = MIN_FEEDS):
+    def __init__(self, processes: int, min_feeds: int = MIN_FEEDS, min_work: int = MIN_WORK):
         self.processes = processes
         self.min_feeds = min_feeds
+        self.min_work = min_work
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False        # workers cannot be started here: threads from now on
+        self._wanted = False        # this poll is big enough for workers
+        self._work = 0              # units of work this poll has sent
 
     def prepare(self, feeds: int) -> None:
-        """Before a poll of `feeds` feeds: start the worker processes if it is worth them (and
-        again after a worker died in an earlier poll: until then, threads)."""
-        if self._pool or self._broken or self.processes < 1 or feeds < self.min_feeds:
+        """Before a poll of `feeds` feeds: workers may be started during it if it is big enough
+        (and again after a worker died in an earlier poll: until then, threads)."""
+        self._wanted = feeds >= self.min_feeds
+        self._work = 0
+
+    def _start(self) -> None:
+        if self._pool or self._broken or self.processes < 1 or not self._wanted:
             return
         try:
             ctx = multiprocessing.get_context("spawn")
@@ -71,9 +84,13 @@ class Workers:
     def in_processes(self) -> bool:
         return self._pool is not None
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """`fn(*args)` in a worker process when there are workers, else in a thread. `fn` and
-        its arguments must pickle (module-level functions, plain data)."""
+    async def run(self, fn: Callable[..., Any], *args: Any, work: int = PARSE) -> Any:
+        """`fn(*args)` in a worker process when there are workers, else in a thread; `work`: its
+        units of work (PARSE, PAGE). `fn` and its arguments must pickle (module-level
+        functions, plain data)."""
+        self._work += work
+        if self._pool is None and self._work >= self.min_work:
+            self._start()
         pool = self._pool
         if pool is not None:
             try:
@@ -83,6 +100,7 @@ class Workers:
                     log.error("a worker process died (%s): the rest of this poll parses in "
                               "threads", e or "killed")
                     self._pool = None
+                    self._wanted = False       # no new workers before the next poll
                     pool.shutdown(wait=False, cancel_futures=True)
         return await asyncio.to_thread(fn, *args)
 

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
-from monitor.workers import Workers
+from monitor.workers import PAGE, Workers
 from tests.conftest import rss
 
 
@@ -26,12 +26,30 @@ def _die_in_a_worker() -> int:
 
 
 def test_a_small_poll_stays_in_this_process_and_a_big_one_uses_workers():
-    w = Workers(2, min_feeds=20)
+    w = Workers(2, min_feeds=20, min_work=1)
     try:
         w.prepare(5)
-        assert not w.in_processes and asyncio.run(w.run(_pid)) == os.getpid()
+        assert asyncio.run(w.run(_pid)) == os.getpid() and not w.in_processes
         w.prepare(20)
-        assert w.in_processes and asyncio.run(w.run(_pid)) != os.getpid()
+        assert asyncio.run(w.run(_pid)) != os.getpid() and w.in_processes
+    finally:
+        w.close()
+
+
+def test_workers_start_only_once_enough_work_has_come():
+    """Starting a worker costs more CPU than a few parses: a big poll where few feeds changed
+    parses them in a thread; the work that tips it over MIN_WORK, and all after, go to workers.
+    A page counts as PAGE parses."""
+    w = Workers(1, min_feeds=20, min_work=10)
+    try:
+        w.prepare(1000)
+        assert all(asyncio.run(w.run(_pid)) == os.getpid() for _ in range(9))
+        assert not w.in_processes
+        assert asyncio.run(w.run(_pid)) != os.getpid() and w.in_processes
+        w.close()
+        w.prepare(1000)                       # the next poll counts from zero
+        assert asyncio.run(w.run(_pid, work=PAGE)) == os.getpid()
+        assert asyncio.run(w.run(_pid, work=PAGE)) != os.getpid()
     finally:
         w.close()
 
@@ -45,7 +63,7 @@ def test_no_workers_configured_means_threads_whatever_the_size():
 def test_a_feed_parses_the_same_in_a_worker_and_errors_cross_back_intact():
     body = rss([{"title": "Putin and Kim meet", "link": "http://127.0.0.1/a",
                  "description": "<p>Talks in <b>Pyongyang</b></p>"}]).encode()
-    w = Workers(1, min_feeds=1)
+    w = Workers(1, min_feeds=1, min_work=1)
     try:
         w.prepare(1)
         remote = asyncio.run(w.run(parse_feed, body, {}, "http://f/", "http://f/"))
@@ -59,22 +77,22 @@ def test_a_feed_parses_the_same_in_a_worker_and_errors_cross_back_intact():
 
 
 def test_a_dead_worker_falls_back_to_a_thread_and_the_next_poll_gets_new_workers():
-    w = Workers(1, min_feeds=1)
+    w = Workers(1, min_feeds=1, min_work=1)
     try:
         w.prepare(1)
         assert asyncio.run(w.run(_die_in_a_worker)) == os.getpid()   # retried here, not lost
         assert not w.in_processes
         assert asyncio.run(w.run(_pid)) == os.getpid()               # the rest of this poll
         w.prepare(1)                                                 # the next poll
-        assert w.in_processes and asyncio.run(w.run(_pid)) != os.getpid()
+        assert asyncio.run(w.run(_pid)) != os.getpid() and w.in_processes
     finally:
         w.close()
 
 
 WORKER_SCRIPT = """
 import asyncio, os, sys, time
-from monitor.workers import Workers
-w = Workers(1, min_feeds=1)
+from monitor.workers import PAGE, Workers
+w = Workers(1, min_feeds=1, min_work=1)
 w.prepare(1)
 print(asyncio.run(w.run(os.getpid)), flush=True)
 time.sleep(60)
