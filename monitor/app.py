@@ -20,7 +20,6 @@ from monitor.errors import DeliveryError, LockError
 from monitor.fetch import Fetcher
 from monitor.models import FeedOutcome
 from monitor.pipeline import Pipeline, recover
-from monitor.schedule import Schedule
 from monitor.state import State, iso, parse_iso, utcnow
 from monitor.workers import Workers
 
@@ -240,6 +239,8 @@ class App:
         spread = self.spread_overdue(min(300.0, self.tick_seconds() * 10))
         if spread:
             log.info("catching up: %d overdue feeds spread over the next minutes", spread)
+        from monitor.schedule import Schedule    # APScheduler: the daemon's alone
+
         schedule = Schedule(tick, self.tick_seconds())
         schedule.daily(daily_digest, self.config.digest.time, self.config.digest.timezone)
         schedule.start()

@@ -13,20 +13,13 @@ CPU work: callers run it off the event loop. No network I/O.
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import html
 import os
 import re
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-
-import feedparser
-import feedparser.api
-
-# feedparser asks xml.sax for the libxml2 driver first ("drv_libxml2", which is not installed):
-# a failed import, with a search of sys.path, on every parse (6% of a cold poll). Go straight to
-# the expat parser it falls back to.
-feedparser.api.PREFERRED_XML_PARSERS = []
 
 from monitor.errors import ParseError
 from monitor.models import Entry, ParsedFeed
@@ -111,6 +104,20 @@ def _drop_internal_subsets(data: bytes) -> bytes:
     return b"".join(out)
 
 
+@functools.cache
+def _feedparser():
+    """feedparser, imported on the first document it reads (about 40 ms with chardet): a poll
+    where nothing changed, and most commands, read none."""
+    import feedparser
+    import feedparser.api
+
+    # feedparser asks xml.sax for the libxml2 driver first ("drv_libxml2", which is not
+    # installed): a failed import, with a search of sys.path, on every parse (6% of a cold
+    # poll). Go straight to the expat parser it falls back to.
+    feedparser.api.PREFERRED_XML_PARSERS = []
+    return feedparser
+
+
 def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: str) -> ParsedFeed:
     """Parse one feed document. Raises ParseError when it is not a feed."""
     data, response_headers = prepare(data, headers, final_url)
@@ -122,8 +129,8 @@ def parse_feed(data: bytes, headers: dict[str, str], feed_url: str, final_url: s
         # Entries become plain text (`plain` drops markup, scripts and styles), so feedparser's
         # HTML sanitizer and its rewriting of links inside HTML are wasted work (~25% of a
         # parse on the real feeds); entry links are made absolute either way.
-        parsed = feedparser.parse(data, response_headers=response_headers,
-                                  sanitize_html=False, resolve_relative_uris=False)
+        parsed = _feedparser().parse(data, response_headers=response_headers,
+                                     sanitize_html=False, resolve_relative_uris=False)
     except (ValueError, UnicodeError, LookupError, TypeError, AttributeError, IndexError,
             KeyError, RecursionError) as e:
         # feedparser's loose parser crashes on some inputs (e.g. the character reference

@@ -22,16 +22,36 @@ import json
 import os
 import re
 import sqlite3
+import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 from monitor.errors import LockError, StateError
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports numpy and pandas at import time when they are installed, only to map
+    their scalar types to column types, which this module never passes it (columns are declared
+    with Python types; dedup hands over ints and bytes). numpy is installed for dedup, which
+    imports it on first use; through sqlite-utils every command paid for it (about 90 ms of a
+    warm poll's start-up). Hidden while sqlite-utils is imported, importable again after."""
+    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None        # `import m` raises ImportError
+    try:
+        import sqlite_utils.db
+        from sqlite_utils.migrations import Migrations
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+    return sqlite_utils.db.Database, Migrations
+
+
+Database, Migrations = _import_sqlite_utils()
 
 migrations = Migrations("monitor")
 
@@ -266,13 +286,16 @@ class State:
     def sync_feeds(self, feeds: Iterable[Any], now: datetime) -> None:
         """Make sure every configured feed has a row (new feeds are due now)."""
         with self.tx():
+            rows = {r[0]: {"id": r[1], "name": r[2]} for r in
+                    self.db.execute("select url, id, name from feeds").fetchall()}
             for fc in feeds:
-                row = self.feed_by_url(fc.url)
+                row = rows.get(fc.url)
                 if row is None:
                     self.db["feeds"].insert({
                         "url": fc.url, "current_url": fc.url, "name": fc.name,
                         "consecutive_failures": 0, "next_due": iso(now), "created_at": iso(now),
                     })
+                    rows[fc.url] = {"id": self.db["feeds"].last_pk, "name": fc.name}
                 elif row["name"] != fc.name:
                     self.db["feeds"].update(row["id"], {"name": fc.name})
 
