@@ -80,7 +80,7 @@ class Config:
     database: Path
     feeds: tuple[FeedConfig, ...]
     interval: float = 900.0
-    concurrency: int = 64
+    concurrency: int = 128
     per_host: int = 2
     workers: int = field(default_factory=default_workers)
     poll_processes: int = 0          # processes a big `monitor poll` is split over; 0: auto
@@ -313,7 +313,7 @@ def _build(ld: _Loader, root: yaml.Node, path: Path) -> Config:
     corpus_dir = ld.typed(top, "corpus_dir", "corpus_dir", rel)
     database = ld.typed(top, "database", "database", rel)
     interval = ld.typed(top, "interval", "interval", parse_duration, 900.0)
-    concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 64)
+    concurrency = ld.typed(top, "concurrency", "concurrency", _int(1, 512), 128)
     per_host = ld.typed(top, "per_host", "per_host", _int(1, 64), 2)
     workers = ld.typed(top, "workers", "workers", _int(0, 64), default_workers())
     poll_processes = ld.typed(top, "poll_processes", "poll_processes", _int(0, 8), 0)

@@ -59,7 +59,7 @@ def test_minimal_config_loads_with_defaults(tmp_path):
     cfg = load_config(write(tmp_path, GOOD))
     assert isinstance(cfg, Config)
     assert [f.url for f in cfg.feeds] == ["https://example.org/rss.xml"]
-    assert cfg.interval == 900.0 and cfg.concurrency == 64 and cfg.per_host == 2
+    assert cfg.interval == 900.0 and cfg.concurrency == 128 and cfg.per_host == 2
     assert cfg.feeds[0].enabled is True and cfg.feeds[0].interval is None
     assert cfg.digest.timezone == "UTC" and cfg.digest.smtp is None
     assert cfg.path == (tmp_path / "config.yaml").resolve()
