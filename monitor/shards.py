@@ -66,6 +66,9 @@ def poll(app, feeds: list[FeedConfig], n: int,
     """Poll `feeds` in `n` processes (this one and n-1 forked children); the outcomes in the
     order of `feeds`. Falls back to one process where forking is not safe (threads running)."""
     parts = split(feeds, n)
+    if len(parts) > 1 and threading.active_count() > 1:
+        log.info("not splitting the poll: this process runs threads (%d), and a fork would copy "
+                 "any lock they hold", threading.active_count())
     if len(parts) < 2 or threading.active_count() > 1:
         return asyncio.run(app.poll(feeds, progress))
     config = app.config
