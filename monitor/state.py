@@ -22,7 +22,6 @@ import json
 import os
 import re
 import sqlite3
-import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -30,28 +29,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from monitor.errors import LockError, StateError
+from monitor.imports import without
 
-
-def _import_sqlite_utils():
-    """sqlite-utils imports numpy and pandas at import time when they are installed, only to map
-    their scalar types to column types, which this module never passes it (columns are declared
-    with Python types; dedup hands over ints and bytes). numpy is installed for dedup, which
-    imports it on first use; through sqlite-utils every command paid for it (about 90 ms of a
-    warm poll's start-up). Hidden while sqlite-utils is imported, importable again after."""
-    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
-    for m in hidden:
-        sys.modules[m] = None        # `import m` raises ImportError
-    try:
-        import sqlite_utils.db
-        from sqlite_utils.migrations import Migrations
-    finally:
-        for m in hidden:
-            if sys.modules.get(m, 0) is None:
-                del sys.modules[m]
-    return sqlite_utils.db.Database, Migrations
-
-
-Database, Migrations = _import_sqlite_utils()
+with without("numpy", "pandas"):     # sqlite-utils maps their types; we never pass them
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("monitor")
 
