@@ -84,6 +84,18 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
+_TLS: list = []
+
+
+def tls_context():
+    """One TLS context (the system's CAs, verified) for every https pool of this process and of
+    the polls it forks (shards.py makes it before forking): loading the certificates costs about
+    20 ms of CPU and 1 MB each time."""
+    if not _TLS:
+        _TLS.append(httpx.create_ssl_context())
+    return _TLS[0]
+
+
 class PerOriginTransport(httpx.AsyncBaseTransport):
     """A small connection pool per origin instead of one pool for every host.
 
@@ -101,16 +113,15 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         self._keep = max(1, keep)
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
         self._busy: dict[tuple[bytes, bytes, int | None], int] = {}
-        self._tls = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.pop(key, None)
         new = pool is None
         if new:
-            if self._tls is None:      # one TLS context for all (each costs ~20 ms and 1 MB)
-                self._tls = httpx.create_ssl_context()
-            pool = httpx.AsyncHTTPTransport(verify=self._tls, limits=httpx.Limits(
+            # A plain-http origin never does TLS: no certificates to load for its pool.
+            verify = tls_context() if request.url.scheme == "https" else False
+            pool = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(
                 max_connections=self._per_host * 2, max_keepalive_connections=self._per_host))
         self._pools[key] = pool                          # most recently used last
         self._busy[key] = self._busy.get(key, 0) + 1     # so this pool is not evicted

@@ -30,6 +30,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from monitor.config import FeedConfig
+from monitor.fetch import tls_context
 from monitor.models import FeedOutcome
 from monitor.workers import die_with_parent
 
@@ -76,6 +77,8 @@ def poll(app, feeds: list[FeedConfig], n: int,
                  workers=(max(1, config.workers // len(parts)) if config.workers else 0))
     log.info("polling %d feeds in %d processes (%s feeds each)", len(feeds), len(parts),
              "/".join(str(len(p)) for p in parts))
+    if any(fc.url.lower().startswith("https:") for fc in feeds):
+        tls_context()                  # loaded once here, not once per shard
     app.detach()                       # no open database connection crosses a fork
     sys.stdout.flush()
     sys.stderr.flush()

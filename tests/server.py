@@ -30,7 +30,8 @@ class Route:
 
 
 class FeedServer:
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", tls=None):
+        """`tls`: an ssl.SSLContext to serve HTTPS with (tests/smtp_server.server_tls())."""
         self.routes: dict[str, Route] = {}
         self.hits: Counter = Counter()
         self.statuses: list[tuple[str, int]] = []
@@ -55,12 +56,15 @@ class FeedServer:
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.host, self.port = self.httpd.server_address[:2]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def add(self, path: str, body: bytes | str = b"", **kw) -> str:
         if isinstance(body, str):

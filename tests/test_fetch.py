@@ -532,3 +532,49 @@ def test_a_big_unused_body_is_not_read_its_connection_is_closed(server):
                     await f.get(url, max_bytes=100_000)
     asyncio.run(asyncio.wait_for(go(), SAFETY))
     assert server.count("/big") == 3 and server.connections == 3
+
+
+# --- https -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def https_server():
+    from tests.smtp_server import server_tls
+
+    s = FeedServer(tls=server_tls())
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fresh_tls(monkeypatch):
+    """fetch's one TLS context, made again for this test (and dropped after it)."""
+    import monitor.fetch as fetch_mod
+
+    monkeypatch.setattr(fetch_mod, "_TLS", [])
+    return monkeypatch
+
+
+def test_https_verifies_the_certificate_against_the_system_cas(https_server, fresh_tls):
+    """The test CA is not one the system trusts: an https pool refuses the server (http pools
+    skip loading certificates; an https one must not skip verifying them)."""
+    url = https_server.add("/f.xml", BODY)
+    e = fetch_error(url)
+    assert e.kind == "connect" and "CERTIFICATE_VERIFY_FAILED" in str(e)
+    assert https_server.count("/f.xml") == 0
+
+
+def test_https_with_a_trusted_ca_fetches_and_reuses_the_connection(https_server, fresh_tls):
+    from tests.smtp_server import CA
+
+    fresh_tls.setenv("SSL_CERT_FILE", str(CA))     # httpx's context honours it
+    url = https_server.add("/f.xml", BODY, etag='"v"')
+
+    async def go():
+        async with Fetcher(concurrency=1, per_host=1) as f:
+            first = await f.get(url, max_bytes=10_000)
+            again = await f.get(url, max_bytes=10_000, etag='"v"')
+            return first, again
+    first, again = asyncio.run(asyncio.wait_for(go(), SAFETY))
+    assert first.status == 200 and first.body == BODY and again.status == 304
+    assert https_server.connections == 1
