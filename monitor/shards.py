@@ -44,6 +44,8 @@ def shard_count(configured: int, feeds: int) -> int:
     2 on any machine the bench measured) unless the poll is small."""
     if feeds < MIN_FEEDS or not hasattr(os, "fork"):
         return 1
+    if not configured and not sys.platform.startswith("linux"):
+        return 1        # auto only where it was measured (and a child dies with its parent)
     n = configured or min(2, os.cpu_count() or 1)
     return max(1, min(n, MAX_SHARDS, feeds // (MIN_FEEDS // 2)))
 
@@ -85,13 +87,19 @@ def poll(app, feeds: list[FeedConfig], n: int,
     children: list[tuple[int, int, list[FeedConfig]]] = []
     collected: set[int] = set()
     previous = signal.getsignal(signal.SIGTERM)
+    mine = list(parts[0])
     try:
         for part in parts[1:]:
-            children.append(_fork(app, part, share))
+            try:
+                children.append(_fork(app, part, share))
+            except OSError as e:       # e.g. the process limit: poll those feeds here
+                log.warning("cannot start a poll process (%s): its %d feeds are polled here",
+                            e, len(part))
+                mine.extend(part)
         # Stopping the poll stops its shards (a SIGKILL does too: see _fork).
         signal.signal(signal.SIGTERM, lambda signum, frame: _stop(children, signum))
         app.attach(**share)
-        outcomes = asyncio.run(app.poll(parts[0], progress))
+        outcomes = asyncio.run(app.poll(mine, progress))
         for pid, fd, part in children:
             collected.add(pid)
             got = _collect(pid, fd)
@@ -115,7 +123,12 @@ def poll(app, feeds: list[FeedConfig], n: int,
 def _fork(app, part: list[FeedConfig], share: dict) -> tuple[int, int, list[FeedConfig]]:
     parent = os.getpid()
     r, w = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        raise
     if pid:
         os.close(w)
         return pid, r, part

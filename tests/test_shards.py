@@ -214,3 +214,27 @@ def test_a_killed_poll_leaves_no_shard_running_and_the_next_poll_completes(
         assert len({f.name.split("_", 1)[1] for f in files}) == len(files)
     finally:
         slow.stop()
+
+
+FORK_FAILS = """
+import errno, os, sys
+from monitor import cli
+
+def no_fork():
+    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+os.fork = no_fork
+sys.exit(cli.main(["-c", sys.argv[1], "poll", "--verbose"]))
+"""
+
+
+def test_when_no_process_can_be_forked_the_poll_does_all_the_feeds_itself(tmp_path, corpus,
+                                                                          farm):
+    config = _setup(tmp_path, corpus, farm, poll_processes=2)
+    r = subprocess.run([sys.executable, "-c", FORK_FAILS, str(config)], capture_output=True,
+                       text=True, timeout=240, cwd=str(ROOT),
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    assert "cannot start a poll process" in r.stderr and "Traceback" not in r.stderr
+    assert "polled 120 feeds" in r.stdout and "0 failed" in r.stdout, r.stdout
+    assert len(_appended(corpus)) == farm.expected_on_topic()
