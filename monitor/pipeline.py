@@ -248,12 +248,24 @@ class Pipeline:
         stories = self.state.committed_ids_and_urls(list(ids.values()), list(ids))
         known = {u for u, sid in ids.items() if u in stories or sid in stories}
         rejected: list[tuple[int, str, dict]] = []   # written in one transaction, below
+        results: list = [None] * len(entries)
         try:
-            results = await asyncio.gather(
-                *(self._entry(feed_id, fc, outlet, e, first, rejected, e.key in seen, link,
-                              link in known)
-                  for e, first, link in zip(entries, screened, links)),
-                return_exceptions=True)
+            # Most entries are decided at once (seen before, a known link, or naming neither
+            # side): no task for those, only for the ones that need their page.
+            later = []
+            for i, (e, first, link) in enumerate(zip(entries, screened, links)):
+                try:
+                    results[i] = self._quick(feed_id, e, first, rejected, e.key in seen, link,
+                                             link in known)
+                except Exception as exc:   # noqa: BLE001 — counted below, as gather would
+                    results[i] = exc
+                if results[i] is None:
+                    later.append(i)
+            done = await asyncio.gather(
+                *(self._entry(feed_id, fc, outlet, entries[i], screened[i], rejected, links[i])
+                  for i in later), return_exceptions=True)
+            for i, r in zip(later, done):
+                results[i] = r
         finally:   # before the feed's validators are stored: a kill loses no decision
             self.state.record_entries(rejected, self.clock())
         for entry, r in zip(entries, results):
@@ -277,14 +289,14 @@ class Pipeline:
                 counts.appended.append(r)
         return counts
 
-    async def _entry(self, feed_id: int, fc: FeedConfig, outlet: str | None, entry: Entry,
-                     first: Verdict, rejected: list[tuple[int, str, dict]], seen: bool,
-                     link: str | None, known: bool) -> str:
-        """Handle one entry, given its verdict on title and feed text (`first`), whether the
-        feed delivered it before (`seen`), its canonical link and whether that link was a story
-        when the feed's entries were looked up (`known`; the append checks again under its
-        lock). Returns "seen", "duplicate", "rejected" (its row added to `rejected`) or the
-        new file's name."""
+    def _quick(self, feed_id: int, entry: Entry, first: Verdict,
+               rejected: list[tuple[int, str, dict]], seen: bool, link: str | None,
+               known: bool) -> str | None:
+        """An entry decided without its page, given its verdict on title and feed text
+        (`first`), whether the feed delivered it before (`seen`), its canonical link and
+        whether that link was a story when the feed's entries were looked up (`known`; the
+        append checks again under its lock): "seen", "duplicate" or "rejected" (its row added
+        to `rejected`). None: it needs its page (`_entry`)."""
         if seen:
             return "seen"
         if link and known and self._known(link, feed_id, entry):
@@ -292,6 +304,14 @@ class Pipeline:
         if not first.sides:
             rejected.append(self._rejection(feed_id, entry, link, first))
             return "rejected"
+        return None
+
+    async def _entry(self, feed_id: int, fc: FeedConfig, outlet: str | None, entry: Entry,
+                     first: Verdict, rejected: list[tuple[int, str, dict]],
+                     link: str | None) -> str:
+        """Handle an entry `_quick` could not decide: fetch and read its page, classify it
+        again. Returns "duplicate", "rejected" (its row added to `rejected`) or the new file's
+        name."""
         article = await self._article(entry, first.sides)
         canonical = link
         if article.canonical_url and entry.link and same_site(article.canonical_url, entry.link):
