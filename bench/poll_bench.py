@@ -360,6 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, NO_PROXY="*", no_proxy="*")
     for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         env.pop(k, None)
+    # monitor is installed editable: its bytecode is written on first use, unless the machine
+    # sets PYTHONDONTWRITEBYTECODE (this one does), in which case every run would compile the
+    # package from source (~50 ms) while the peers' site-packages were compiled by pip. Compile
+    # it once, as a first run (or pip, for a non-editable install) would.
+    subprocess.run([args.python, "-m", "compileall", "-q", str(ROOT / "monitor")], check=False,
+                   timeout=120, env={k: v for k, v in env.items()
+                                     if k != "PYTHONDONTWRITEBYTECODE"})
 
     farm = Farm(args.feeds, args.items, args.hosts, args.latency_ms, gzip_bodies=args.gzip,
                 hard_limit=limit + 60, mix=args.mix).start()
