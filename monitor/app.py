@@ -51,13 +51,9 @@ class App:
         self.workers.close()
         self.state.close()
 
-    def detach(self) -> None:
-        """Close the database connection and worker processes (before a fork: see shards)."""
-        self.close()
-
     def attach(self, concurrency: int | None = None, workers: int | None = None) -> None:
-        """Open a new database connection after `detach`, with this process's share of the
-        concurrency and worker processes."""
+        """Open a new database connection after `close` (a forked poll process: see shards),
+        with this process's share of the concurrency and worker processes."""
         self.state = State(self.config.database)
         self.workers = Workers(self.config.workers if workers is None else workers)
         self._concurrency = concurrency or self.config.concurrency

@@ -156,9 +156,8 @@ def cmd_check(config, args) -> int:
 
 
 def cmd_poll(config, args) -> int:
-    from monitor.app import App
-
     from monitor import shards
+    from monitor.app import App
 
     with App(config) as app:
         feeds = app.pollable_feeds()

@@ -264,7 +264,8 @@ def _timezone(v: Any) -> str:
 
 TOP_KEYS = {"corpus_dir": True, "database": True, "feeds": True, "interval": False,
             "concurrency": False, "per_host": False, "workers": False, "poll_processes": False,
-            "timeouts": False, "limits": False, "min_text_chars": False, "user_agent": False, "digest": False, "topic": False}
+            "timeouts": False, "limits": False, "min_text_chars": False, "user_agent": False,
+            "digest": False, "topic": False}
 TOPIC_KEYS = {"name": True, "sides": True, "both": False, "exclude": False, "context": False}
 CONTEXT_KEYS = {"if": False, "unless": False}
 FEED_KEYS = {"url": True, "name": False, "interval": False, "enabled": False}

@@ -23,8 +23,10 @@ Does not parse documents.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 import time
 import zlib
 from email.utils import parsedate_to_datetime
@@ -84,16 +86,12 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-_TLS: list = []
-
-
-def tls_context():
+@functools.cache
+def tls_context() -> ssl.SSLContext:
     """One TLS context (the system's CAs, verified) for every https pool of this process and of
     the polls it forks (shards.py makes it before forking): loading the certificates costs about
     20 ms of CPU and 1 MB each time."""
-    if not _TLS:
-        _TLS.append(httpx.create_ssl_context())
-    return _TLS[0]
+    return httpx.create_ssl_context()
 
 
 class PerOriginTransport(httpx.AsyncBaseTransport):

@@ -72,7 +72,8 @@ def poll(app, feeds: list[FeedConfig], n: int,
     if len(parts) > 1 and threading.active_count() > 1:
         log.info("not splitting the poll: this process runs threads (%d), and a fork would copy "
                  "any lock they hold", threading.active_count())
-    if len(parts) < 2 or threading.active_count() > 1:
+        parts = [feeds]
+    if len(parts) < 2:
         return asyncio.run(app.poll(feeds, progress))
     config = app.config
     share = dict(concurrency=max(1, config.concurrency // len(parts)),
@@ -81,7 +82,7 @@ def poll(app, feeds: list[FeedConfig], n: int,
              "/".join(str(len(p)) for p in parts))
     if any(fc.url.lower().startswith("https:") for fc in feeds):
         tls_context()                  # loaded once here, not once per shard
-    app.detach()                       # no open database connection crosses a fork
+    app.close()                        # no open database connection crosses a fork
     sys.stdout.flush()
     sys.stderr.flush()
     children: list[tuple[int, int, list[FeedConfig]]] = []
@@ -194,4 +195,3 @@ def _stop(children, signum: int) -> None:
             pass
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
-

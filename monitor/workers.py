@@ -29,9 +29,7 @@ log = logging.getLogger("monitor")
 MIN_FEEDS = 20          # a poll of fewer feeds stays in threads
 MIN_WORK = 48           # units of work (PARSE, PAGE) a poll sends before workers are started
 PARSE, PAGE = 1, 6      # about 5 ms and 30 ms of CPU
-
-
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG = 1    # prctl(2)
 
 
 def die_with_parent(parent: int) -> None:

@@ -549,10 +549,11 @@ def https_server():
 @pytest.fixture
 def fresh_tls(monkeypatch):
     """fetch's one TLS context, made again for this test (and dropped after it)."""
-    import monitor.fetch as fetch_mod
+    from monitor.fetch import tls_context
 
-    monkeypatch.setattr(fetch_mod, "_TLS", [])
-    return monkeypatch
+    tls_context.cache_clear()
+    yield monkeypatch
+    tls_context.cache_clear()
 
 
 def test_https_verifies_the_certificate_against_the_system_cas(https_server, fresh_tls):
