@@ -189,6 +189,32 @@ def test_permanent_redirect_then_304(server):
     assert r.status == 304 and r.permanent_url == final
 
 
+def test_a_cookie_set_with_a_redirect_is_sent_back(server):
+    """Sites that set a cookie and redirect (a consent gate, a session) expect it back on the
+    next hop and later requests to the host, as a browser would send it; other hosts never get
+    it. (Fetcher bypasses httpx.AsyncClient, so it keeps the cookie jar itself.)"""
+    final = server.add("/feed.xml", BODY)
+    start = server.add("/gate", status=302, headers={"Location": "/feed.xml",
+                                                      "Set-Cookie": "consent=yes; Path=/"})
+    other = FeedServer(host="127.0.0.2")
+    try:
+        elsewhere = other.add("/x", BODY)
+
+        async def go():
+            async with Fetcher() as f:
+                first = await f.get(start, max_bytes=100_000)
+                again = await f.get(final, max_bytes=100_000)
+                away = await f.get(elsewhere, max_bytes=100_000)
+                return first, again, away
+        first, again, away = asyncio.run(asyncio.wait_for(go(), SAFETY))
+        assert first.body == again.body == away.body == BODY
+        sent = [h.get("Cookie") for path, h in server.request_headers]
+        assert sent == [None, "consent=yes", "consent=yes"]
+        assert [h.get("Cookie") for _, h in other.request_headers] == [None]
+    finally:
+        other.stop()
+
+
 def test_redirect_loop_is_cut(server):
     server.add("/a", status=302, headers={"Location": "/b"})
     server.add("/b", status=302, headers={"Location": "/a"})
@@ -476,7 +502,7 @@ def test_one_small_pool_per_origin_and_idle_pools_closed():
 
         async def go():
             async with Fetcher(concurrency=2, per_host=2) as f:
-                transport = f._client._transport
+                transport = f._transport
                 for _ in range(3):
                     for s in servers:
                         got = await f.get(s.url("/f"), max_bytes=1000)
