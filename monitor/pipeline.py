@@ -44,6 +44,7 @@ TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this ma
 TITLE_MIN_WORDS = 4      # ... of at least this many words ...
 TITLE_TEXT_SIMILARITY = 0.25   # ... whose text overlaps at least this much: same story
 RECOVER_BATCH = 500      # stories fingerprinted or indexed per transaction at start-up
+QUIET_BATCH = 200        # feed rows of polls that changed nothing written per transaction
 
 
 def recover(state: State, corpus: Corpus, now: datetime) -> dict[str, int]:
@@ -162,6 +163,10 @@ class Pipeline:
         # For the page pre-check: per set of needed sides, the topic's terms for those sides only
         self._scan_topics: dict[frozenset[str], classify_mod.Topic] = {}
         self._known_files: set[str] | None = None     # corpus files the database knows (loaded once)
+        # Feed-row updates of polls that found nothing new (304, same body), written QUIET_BATCH
+        # at a time and when the poll ends: a poll killed before that re-polls those feeds
+        # sooner, which is all they would lose.
+        self._quiet: list[tuple[int, dict]] = []
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -186,6 +191,7 @@ class Pipeline:
                 elif not task.cancelled():
                     task.exception()
             self._pages.clear()
+            self._flush_quiet()
 
     async def poll_feed(self, fc: FeedConfig) -> FeedOutcome:
         try:
@@ -523,18 +529,32 @@ class Pipeline:
         if d.maybe_missed:
             log.warning("feed %s: every item was new (%d): items may have been missed between "
                         "polls; polling it more often", fc.url, n_entries)
-        self.state.update_feed(row["id"], dict(
+        values = dict(
             updates, last_status=status, last_polled=iso(now), last_success=iso(now),
             consecutive_failures=0, next_due=iso(d.next_due), poll_interval=d.interval,
             quiet_polls=quiet, feed_hint=feed_hint,
             maybe_missed=(row["maybe_missed"] or 0) + int(d.maybe_missed),
-            last_new_at=iso(now) if new > 0 else row["last_new_at"]))
+            last_new_at=iso(now) if new > 0 else row["last_new_at"])
+        if status == "ok":
+            self.state.update_feed(row["id"], values)
+        else:
+            self._quiet.append((row["id"], values))
+            if len(self._quiet) >= QUIET_BATCH:
+                self._flush_quiet()
         log.info("feed %s: %s, %d entries, %d new, %d duplicates, %d off-topic, %d seen before; "
                  "next poll %s (%s)", fc.url, status, n_entries, len(counts.appended),
                  counts.duplicates, counts.rejected, counts.seen, iso(d.next_due), d.reason)
         return FeedOutcome(feed_url=fc.url, ok=True, status=status, entries=n_entries,
                            appended=tuple(counts.appended), duplicates=counts.duplicates,
                            rejected=counts.rejected, seen=counts.seen)
+
+    def _flush_quiet(self) -> None:
+        quiet, self._quiet = self._quiet, []
+        try:
+            self.state.update_feeds(quiet)
+        except Exception:   # e.g. the database locked past its timeout: they are polled again
+            log.exception("could not record %d feeds' polls that found nothing new; they will "
+                          "be polled again sooner", len(quiet))
 
     def _failed(self, fc: FeedConfig, kind: str, message: str, *, retry_after: float | None = None,
                 status: int | None = None) -> FeedOutcome:

@@ -93,6 +93,26 @@ def test_second_poll_appends_nothing_and_is_answered_by_304(server, corpus, tmp_
     assert all(h.get("If-None-Match", "").startswith('"e') for h in sent)
 
 
+def test_a_warm_poll_of_many_feeds_records_every_feeds_304(server, corpus, tmp_path):
+    """A 304's feed row is written in batches (pipeline.QUIET_BATCH = 200): with 250 feeds in
+    one process, one batch is written during the poll and the rest when it ends; every row must
+    show the second poll, and the one after it asks with the same validators."""
+    feeds = [server.add(f"/q{i}.xml", rss([]), etag=f'"q{i}"') for i in range(250)]
+    config = write_config(tmp_path, feeds, poll_processes=1)
+    assert run_cli(config, "poll").returncode == 0
+    assert {x[0] for x in db(tmp_path).execute("select last_status from feeds")} == {"ok"}
+
+    r = run_cli(config, "poll")
+
+    assert r.returncode == 0, r.stderr
+    assert "250 unchanged" in r.stdout
+    rows = db(tmp_path).execute("select url, last_status, last_http_status, etag "
+                                "from feeds").fetchall()
+    assert len(rows) == 250
+    assert {(x["last_status"], x["last_http_status"]) for x in rows} == {("not_modified", 304)}
+    assert all(x["etag"] == f'"q{x["url"].rsplit("/q", 1)[1][:-4]}"' for x in rows)
+
+
 def test_unchanged_body_without_validators_is_not_processed_again(server, corpus, tmp_path):
     serve_story(server, "treaty", "/news/treaty")
     config = write_config(tmp_path, [server.add("/feed.xml", rss([item(server, "treaty",
