@@ -8,7 +8,8 @@ forked after start-up (config read, database recovered, feed rows made), so a sh
 milliseconds with everything imported; each opens its own database connection and polls its
 feeds exactly as a lone poll would. Two polls on one database and corpus at once are safe by
 design (the corpus flock and the database's own locking; tests/test_concurrency.py), and shards
-are exactly that. `concurrency` and `workers` are divided between the shards.
+are exactly that. `concurrency` is divided between the shards, and so are the cores: the
+shards use one each, and only cores beyond those get worker processes (`workers`).
 
 A shard that dies (killed, out of memory) loses nothing: its feeds are polled again by the
 parent, and a story it appended is found as already there. A shard dies with its parent
@@ -64,6 +65,15 @@ def split(feeds: list[FeedConfig], n: int) -> list[list[FeedConfig]]:
     return [[feeds[i] for i in sorted(p)] for p in parts if p]
 
 
+def shares(concurrency: int, workers: int, n: int) -> dict[str, int]:
+    """What each of `n` shards gets: its part of `concurrency`, and worker processes only for
+    the cores the shards leave over (`workers` is one per core by default). The shards are the
+    parallelism, each parsing in its own thread: on 2 cores, a worker per shard cost CPU for
+    nothing (a cold poll of 1,000 farm feeds took 5.0-5.5 s of CPU with them, 3.9-4.1 s
+    without, and less wall time; docs/scaling.md)."""
+    return dict(concurrency=max(1, concurrency // n), workers=max(0, workers - n) // n)
+
+
 def poll(app, feeds: list[FeedConfig], n: int,
          progress: Callable[[FeedOutcome], None] | None = None) -> list[FeedOutcome]:
     """Poll `feeds` in `n` processes (this one and n-1 forked children); the outcomes in the
@@ -75,9 +85,7 @@ def poll(app, feeds: list[FeedConfig], n: int,
         parts = [feeds]
     if len(parts) < 2:
         return asyncio.run(app.poll(feeds, progress))
-    config = app.config
-    share = dict(concurrency=max(1, config.concurrency // len(parts)),
-                 workers=(max(1, config.workers // len(parts)) if config.workers else 0))
+    share = shares(app.config.concurrency, app.config.workers, len(parts))
     log.info("polling %d feeds in %d processes (%s feeds each)", len(feeds), len(parts),
              "/".join(str(len(p)) for p in parts))
     if any(fc.url.lower().startswith("https:") for fc in feeds):

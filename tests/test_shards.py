@@ -59,6 +59,14 @@ def test_shard_count_small_polls_stay_in_one_process():
     assert shards.shard_count(8, shards.MIN_FEEDS) == 2      # at least MIN_FEEDS/2 feeds each
 
 
+def test_shards_share_the_concurrency_and_leave_workers_only_to_spare_cores():
+    # 2 cores (workers: 2), 2 shards: each parses in its own thread
+    assert shards.shares(128, 2, 2) == {"concurrency": 64, "workers": 0}
+    assert shards.shares(128, 4, 2) == {"concurrency": 64, "workers": 1}
+    assert shards.shares(10, 8, 3) == {"concurrency": 3, "workers": 1}
+    assert shards.shares(2, 0, 4) == {"concurrency": 1, "workers": 0}
+
+
 # --- end to end ---------------------------------------------------------------------------------
 
 
