@@ -34,9 +34,12 @@ from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+from monitor.imports import without
 
-from monitor import __version__
+with without("pygments", "rich"):   # httpx's command-line client, unused: 5+ ms of start-up
+    import httpx
+
+from monitor import __version__, netio
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 
@@ -121,6 +124,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
             verify = tls_context() if request.url.scheme == "https" else False
             pool = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(
                 max_connections=self._per_host * 2, max_keepalive_connections=self._per_host))
+            netio.use_asyncio(pool)
         self._pools[key] = pool                          # most recently used last
         self._busy[key] = self._busy.get(key, 0) + 1     # so this pool is not evicted
         try:
