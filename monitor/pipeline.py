@@ -37,7 +37,7 @@ from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
 from monitor.screen import Page, parse_and_screen, read_page
 from monitor.state import State, iso, utcnow
-from monitor.workers import PAGE, Workers
+from monitor.workers import PAGE, Workers, parse_cost
 
 log = logging.getLogger("monitor")
 TITLE_WINDOW_DAYS = 3    # an equal headline from the same outlet within this many days ...
@@ -225,7 +225,8 @@ class Pipeline:
         try:
             parsed, screened, links = await self.workers.run(
                 parse_and_screen, result.body, result.headers, fc.url, result.final_url,
-                self.config.topic, self.config.limits.max_items)
+                self.config.topic, self.config.limits.max_items,
+                work=parse_cost(len(result.body)))
         except ParseError as e:
             return self._failed(fc, "parse", str(e), status=result.status)
         if parsed.bozo:

@@ -1,10 +1,12 @@
 """Where the CPU-bound stages run: feed parsing (lxml or feedparser) and page reading (lxml +
 trafilatura). In a thread they hold the GIL and starve the event loop that does the network I/O,
 and use one core; so a poll with enough of that work runs it in worker processes (one per core,
-at most `workers`). Starting a worker costs about 0.35 s of CPU, more than a few parses: so the
-workers start only once a poll of at least `min_feeds` feeds has sent MIN_WORK units of work
-(a feed parse is 1, a page 6: about 5 and 30 ms); the work before that, and the whole of a poll
-where little changed, runs in a thread.
+at most `workers`). Starting a worker costs about 0.35 s of CPU, more than many parses: so the
+workers start only once a poll of at least `min_feeds` feeds has sent about a second of work
+(MIN_WORK, in estimated milliseconds of CPU: a feed by its size, `parse_cost`; a page, PAGE);
+the work before that, and the whole of a poll where little changed, runs in a thread. (Before,
+the threshold was 48 parses: an incremental poll where 50 of 1,000 feeds changed started two
+workers, 0.7 s of CPU for 0.15 s of parsing.)
 
 A worker that dies (killed, out of memory) breaks the pool: the call is retried in a thread and
 the rest of the poll stays in threads, so no feed is lost to it. Workers are started with
@@ -27,8 +29,8 @@ from typing import Any, Callable
 
 log = logging.getLogger("monitor")
 MIN_FEEDS = 20          # a poll of fewer feeds stays in threads
-MIN_WORK = 48           # units of work (PARSE, PAGE) a poll sends before workers are started
-PARSE, PAGE = 1, 6      # about 5 ms and 30 ms of CPU
+MIN_WORK = 1000         # estimated ms of CPU a poll sends before workers are started
+PAGE = 30               # ms: reading an article page (the pre-check, then trafilatura)
 PR_SET_PDEATHSIG = 1    # prctl(2)
 
 
@@ -43,6 +45,13 @@ def die_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:     # the parent died before the request above
         os._exit(1)
+
+
+def parse_cost(size: int) -> int:
+    """Estimated ms of CPU to parse and screen a feed of `size` bytes: on the 39 real feeds in
+    ../shared a median of 0.2 ms per KB (0.1-0.5), plus about a millisecond; a 20-item farm feed
+    (8 KB) 2.5 ms."""
+    return 1 + size // 5000
 
 
 def default_workers() -> int:
@@ -82,9 +91,9 @@ class Workers:
     def in_processes(self) -> bool:
         return self._pool is not None
 
-    async def run(self, fn: Callable[..., Any], *args: Any, work: int = PARSE) -> Any:
+    async def run(self, fn: Callable[..., Any], *args: Any, work: int = 1) -> Any:
         """`fn(*args)` in a worker process when there are workers, else in a thread; `work`: its
-        units of work (PARSE, PAGE). `fn` and its arguments must pickle (module-level
+        estimated ms of CPU (parse_cost, PAGE). `fn` and its arguments must pickle (module-level
         functions, plain data)."""
         self._work += work
         if self._pool is None and self._work >= self.min_work:

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
-from monitor.workers import PAGE, Workers
+from monitor.workers import MIN_WORK, PAGE, Workers, parse_cost
 from tests.conftest import rss
 
 
@@ -37,21 +37,29 @@ def test_a_small_poll_stays_in_this_process_and_a_big_one_uses_workers():
 
 
 def test_workers_start_only_once_enough_work_has_come():
-    """Starting a worker costs more CPU than a few parses: a big poll where few feeds changed
-    parses them in a thread; the work that tips it over MIN_WORK, and all after, go to workers.
-    A page counts as PAGE parses."""
-    w = Workers(1, min_feeds=20, min_work=10)
+    """Starting a worker costs more CPU than many parses: a big poll where few feeds changed
+    parses them in a thread; the work that tips it over MIN_WORK (estimated ms), and all after,
+    go to workers. A page counts PAGE ms, a feed by its size."""
+    w = Workers(1, min_feeds=20, min_work=50)
     try:
         w.prepare(1000)
-        assert all(asyncio.run(w.run(_pid)) == os.getpid() for _ in range(9))
+        assert all(asyncio.run(w.run(_pid, work=parse_cost(8000))) == os.getpid()
+                   for _ in range(24))        # 24 farm-sized feeds: 48 ms
         assert not w.in_processes
-        assert asyncio.run(w.run(_pid)) != os.getpid() and w.in_processes
+        assert asyncio.run(w.run(_pid, work=parse_cost(8000))) != os.getpid() and w.in_processes
         w.close()
         w.prepare(1000)                       # the next poll counts from zero
         assert asyncio.run(w.run(_pid, work=PAGE)) == os.getpid()
         assert asyncio.run(w.run(_pid, work=PAGE)) != os.getpid()
     finally:
         w.close()
+
+
+def test_the_cost_of_a_parse_grows_with_the_feed():
+    assert parse_cost(0) == 1 and parse_cost(8000) == 2
+    assert 20 <= parse_cost(100_000) <= 30 < PAGE * 2 < parse_cost(400_000)
+    # 50 changed farm feeds (an incremental poll of 1,000) stay under the workers' threshold
+    assert 50 * parse_cost(8000) < MIN_WORK / 5
 
 
 def test_no_workers_configured_means_threads_whatever_the_size():
