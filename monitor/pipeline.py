@@ -35,7 +35,7 @@ from monitor.dedup import (MIN_WORDS, Fingerprint, canonical_url, fingerprint, i
 from monitor.errors import CorpusError, ExtractError, FetchError, MonitorError, ParseError
 from monitor.fetch import PAGE_ACCEPT, Fetcher
 from monitor.models import Article, Entry, FeedOutcome, ParsedFeed, Verdict
-from monitor.screen import Page, parse_and_screen, read_page
+from monitor.screen import Page, parse_and_screen, read_page, screen_entries
 from monitor.state import State, iso, utcnow
 from monitor.workers import PAGE, Workers, parse_cost
 
@@ -223,9 +223,12 @@ class Pipeline:
             return self._succeeded(fc, "unchanged", updates, _Counts([]), 0, result.headers,
                                    row=row)
         try:
+            # A feed polled before mostly repeats entries it delivered then, which need no
+            # topic check and no canonical link: `_entries` screens its new ones after the
+            # lookup. A feed read for the first time (all new) is screened with its parse.
             parsed, screened, links = await self.workers.run(
                 parse_and_screen, result.body, result.headers, fc.url, result.final_url,
-                self.config.topic, self.config.limits.max_items,
+                self.config.topic, self.config.limits.max_items, row["body_hash"] is None,
                 work=parse_cost(len(result.body)))
         except ParseError as e:
             return self._failed(fc, "parse", str(e), status=result.status)
@@ -241,7 +244,10 @@ class Pipeline:
                                parsed)
 
     async def _entries(self, fc: FeedConfig, feed_id: int, parsed: ParsedFeed,
-                       screened: tuple[Verdict, ...], links: tuple[str | None, ...]) -> _Counts:
+                       screened: tuple[Verdict | None, ...] | None,
+                       links: tuple[str | None, ...] | None) -> _Counts:
+        """`screened` and `links` None: not screened yet (see _poll_feed): done here for the
+        entries the feed did not deliver before."""
         counts = _Counts([])
         outlet = fc.name or parsed.title or None
         entries = parsed.entries
@@ -253,6 +259,8 @@ class Pipeline:
         # What the database knows of these entries, in two queries for the whole feed rather
         # than three per entry: entries handled before, and links that are stories already.
         seen = self.state.seen_keys(feed_id, [e.key for e in entries])
+        if screened is None or links is None:
+            screened, links = screen_entries(entries, self.config.topic, seen)
         ids = {u: story_id(u) for u in links if u}
         stories = self.state.committed_ids_and_urls(list(ids.values()), list(ids))
         known = {u for u, sid in ids.items() if u in stories or sid in stories}

@@ -43,13 +43,32 @@ def read_page(body: bytes, url: str, title: str, topic: Topic,
 
 
 def parse_and_screen(body: bytes, headers: dict[str, str], feed_url: str, final_url: str,
-                     topic: Topic, max_items: int
-                     ) -> tuple[ParsedFeed, tuple[Verdict, ...], tuple[str | None, ...]]:
+                     topic: Topic, max_items: int, screen: bool = True
+                     ) -> tuple[ParsedFeed, tuple[Verdict | None, ...] | None,
+                                tuple[str | None, ...] | None]:
     """Parse a feed and give each of its first `max_items` entries the topic's verdict on its
     title and feed text (the cheap check: an entry naming neither side is never fetched) and
-    its canonical link. Runs in a worker (workers.py), so it is plain data in, plain data out."""
+    its canonical link. Runs in a worker (workers.py), so it is plain data in, plain data out.
+    `screen=False`: the parse only (verdicts and links None), for a feed polled before, whose
+    entries are mostly ones it delivered then: the pipeline screens its new ones itself."""
     parsed = parse_feed(body, headers, feed_url, final_url)
-    entries = parsed.entries[:max_items]
-    return parsed, tuple(
-        classify({"title": e.title, "summary": f"{e.summary}\n{e.content}"}, topic)
-        for e in entries), tuple(canonical_url(e.link) if e.link else None for e in entries)
+    if not screen:
+        return parsed, None, None
+    return (parsed, *screen_entries(parsed.entries[:max_items], topic))
+
+
+def screen_entries(entries, topic: Topic, skip: frozenset[str] | set[str] = frozenset()
+                   ) -> tuple[tuple[Verdict | None, ...], tuple[str | None, ...]]:
+    """Each entry's verdict on its title and feed text, and its canonical link; None and None
+    for the entries whose key is in `skip` (delivered before: neither is needed)."""
+    verdicts: list[Verdict | None] = []
+    links: list[str | None] = []
+    for e in entries:
+        if e.key in skip:
+            verdicts.append(None)
+            links.append(None)
+        else:
+            verdicts.append(classify({"title": e.title, "summary": f"{e.summary}\n{e.content}"},
+                                     topic))
+            links.append(canonical_url(e.link) if e.link else None)
+    return tuple(verdicts), tuple(links)

@@ -113,6 +113,39 @@ def test_a_warm_poll_of_many_feeds_records_every_feeds_304(server, corpus, tmp_p
     assert all(x["etag"] == f'"q{x["url"].rsplit("/q", 1)[1][:-4]}"' for x in rows)
 
 
+def test_a_changed_feed_screens_only_its_new_entries(server, corpus, tmp_path, monkeypatch):
+    """The topic check of a feed's entries runs once per entry: when a feed polled before
+    changes, the entries it delivered then are not checked (nor their links canonicalized)
+    again, only the new ones, and a new on-topic one is still kept. (In-process, workers: 0,
+    so the check can be counted.)"""
+    import asyncio
+
+    from monitor import screen
+    from monitor.app import App
+    from monitor.config import load_config
+
+    calls: list[str] = []
+    real = screen.classify
+    monkeypatch.setattr(screen, "classify", lambda entry, topic: calls.append(entry["title"])
+                        or real(entry, topic))
+    old = [{"title": f"Cup final {i} ends in a draw", "link": server.url(f"/sport/{i}"),
+            "description": "Football."} for i in range(5)]
+    url = server.add("/feed.xml", rss(old))
+    config = write_config(tmp_path, [url], workers=0)
+    with App(load_config(config)) as app:
+        [first] = asyncio.run(app.poll())
+        assert first.rejected == 5 and len(calls) == 5
+        serve_story(server, "treaty", "/news/treaty")
+        new = [item(server, "treaty", "/news/treaty"),
+               {"title": "Cup final 9 goes to penalties", "link": server.url("/sport/9"),
+                "description": "Football."}]
+        server.add("/feed.xml", rss(new + old))
+        calls.clear()
+        [second] = asyncio.run(app.poll())
+    assert second.seen == 5 and second.rejected == 1 and len(second.appended) == 1
+    assert sorted(calls) == sorted([STORIES["treaty"]["title"], "Cup final 9 goes to penalties"])
+
+
 def test_unchanged_body_without_validators_is_not_processed_again(server, corpus, tmp_path):
     serve_story(server, "treaty", "/news/treaty")
     config = write_config(tmp_path, [server.add("/feed.xml", rss([item(server, "treaty",
