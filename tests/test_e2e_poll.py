@@ -146,6 +146,32 @@ def test_a_changed_feed_screens_only_its_new_entries(server, corpus, tmp_path, m
     assert sorted(calls) == sorted([STORIES["treaty"]["title"], "Cup final 9 goes to penalties"])
 
 
+def test_a_failed_write_of_unchanged_feeds_is_logged_and_loses_no_outcome(
+        server, corpus, tmp_path, monkeypatch, caplog):
+    """If the batched write of 304s fails (the database locked past its timeout), the poll
+    still returns every feed's outcome and says what happened; those feeds keep their old
+    row, so they are simply polled again."""
+    import asyncio
+    import sqlite3
+
+    from monitor.app import App
+    from monitor.config import load_config
+
+    urls = [server.add(f"/u{i}.xml", rss([]), etag=f'"u{i}"') for i in range(3)]
+    config = write_config(tmp_path, urls, workers=0)
+    with App(load_config(config)) as app:
+        asyncio.run(app.poll())
+
+        def locked(updates):
+            raise sqlite3.OperationalError("database is locked")
+        monkeypatch.setattr(app.state, "update_feeds", locked)
+        outcomes = asyncio.run(app.poll())
+    assert [o.status for o in outcomes] == ["not_modified"] * 3
+    assert "could not record 3 feeds' polls that found nothing new" in caplog.text
+    rows = db(tmp_path).execute("select last_status from feeds").fetchall()
+    assert [r[0] for r in rows] == ["ok"] * 3
+
+
 def test_unchanged_body_without_validators_is_not_processed_again(server, corpus, tmp_path):
     serve_story(server, "treaty", "/news/treaty")
     config = write_config(tmp_path, [server.add("/feed.xml", rss([item(server, "treaty",
