@@ -16,6 +16,9 @@ Every request goes through `Fetcher.get`, which interprets HTTP in one place:
     reserved or otherwise non-global address — checked for every redirect hop before connecting,
     and again on the address actually connected to (so a DNS answer that changes between the
     check and the connection is caught too).
+  - proxies from the environment, as httpx's client and most tools take them (HTTP_PROXY,
+    HTTPS_PROXY, ALL_PROXY, NO_PROXY, upper or lower case); through a proxy, the address check
+    on the connection is skipped (the peer is the proxy) and the DNS check of the target stays.
 httpx exceptions are translated here into FetchError (chained); nothing else leaves this module.
 Does not parse documents.
 """
@@ -33,6 +36,7 @@ from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
 from monitor.imports import without
 
@@ -97,6 +101,15 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def proxy_for(url: httpx.URL, proxies: dict[str, str]) -> str | None:
+    """The proxy the environment (`proxies`: urllib's getproxies_environment()) names for
+    `url`, or None: by scheme, else ALL_PROXY, unless NO_PROXY covers the host."""
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass_environment(url.host, proxies):
+        return None
+    return proxy
+
+
 class PerOriginTransport(httpx.AsyncBaseTransport):
     """A small connection pool per origin instead of one pool for every host.
 
@@ -109,9 +122,10 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
     idle ones are closed, so idle sockets stay bounded (`keep` × `per_host`) as with one pool;
     connections in use are bounded by Fetcher's `concurrency`."""
 
-    def __init__(self, *, per_host: int, keep: int):
+    def __init__(self, *, per_host: int, keep: int, proxies: dict[str, str] | None = None):
         self._per_host = max(1, per_host)
         self._keep = max(1, keep)
+        self.proxies = getproxies_environment() if proxies is None else proxies
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
         self._busy: dict[tuple[bytes, bytes, int | None], int] = {}
 
@@ -122,8 +136,12 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         if new:
             # A plain-http origin never does TLS: no certificates to load for its pool.
             verify = tls_context() if request.url.scheme == "https" else False
-            pool = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(
-                max_connections=self._per_host * 2, max_keepalive_connections=self._per_host))
+            proxy = proxy_for(request.url, self.proxies)
+            try:
+                pool = httpx.AsyncHTTPTransport(verify=verify, proxy=proxy, limits=httpx.Limits(
+                    max_connections=self._per_host * 2, max_keepalive_connections=self._per_host))
+            except (ImportError, ValueError) as e:   # e.g. socks5:// without httpx[socks]
+                raise httpx.ProxyError(f"cannot use the proxy {proxy}: {e}") from e
             netio.use_asyncio(pool)
         self._pools[key] = pool                          # most recently used last
         self._busy[key] = self._busy.get(key, 0) + 1     # so this pool is not evicted
@@ -211,6 +229,10 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+    def _proxied(self, url: httpx.URL) -> bool:
+        proxies = getattr(self._transport, "proxies", None)
+        return bool(proxies) and proxy_for(url, proxies) is not None
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -319,7 +341,7 @@ class Fetcher:
                     # Kept for the rest of the poll, as a browser would: a site that sets a
                     # cookie and redirects to itself expects it back.
                     self._cookies.extract_cookies(resp)
-                if not allow_internal:
+                if not allow_internal and not self._proxied(request.url):
                     _check_peer(asked, url, resp)
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                 if not 200 <= resp.status_code < 300:

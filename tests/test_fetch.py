@@ -605,3 +605,72 @@ def test_https_with_a_trusted_ca_fetches_and_reuses_the_connection(https_server,
     first, again = asyncio.run(asyncio.wait_for(go(), SAFETY))
     assert first.status == 200 and first.body == BODY and again.status == 304
     assert https_server.connections == 1
+
+
+# --- proxies from the environment ---------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy_env(monkeypatch):
+    """No proxy variable from the machine running the tests leaks into these."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+async def _public(host: str, port: int) -> list[str]:
+    return ["8.8.8.8"] if host.endswith(".public.test") else ["127.0.0.1"]
+
+
+def test_http_proxy_from_the_environment_is_used(server, proxy_env):
+    """HTTP_PROXY as httpx's client and most tools honour it: the request goes to the proxy in
+    absolute form. A link from a feed (allow_internal=False) whose host resolves to a public
+    address is fetched through it: the connected peer is the proxy, not the target, so only the
+    target's DNS is checked."""
+    server.add("/feed.xml", BODY)
+    proxy_env.setenv("HTTP_PROXY", server.url(""))
+
+    async def go():
+        async with Fetcher(resolver=_public) as f:
+            feed = await f.get("http://feeds.public.test/feed.xml", max_bytes=100_000)
+            page = await f.get("http://news.public.test/feed.xml", max_bytes=100_000,
+                               allow_internal=False)
+            return feed, page
+    feed, page = asyncio.run(asyncio.wait_for(go(), SAFETY))
+    assert feed.body == page.body == BODY
+    assert [p for p, _ in server.request_headers] == ["http://feeds.public.test/feed.xml",
+                                                      "http://news.public.test/feed.xml"]
+    # the target's own DNS check still applies through the proxy
+    with pytest.raises(FetchError) as info:
+        asyncio.run(asyncio.wait_for(_get_once("http://internal.test/feed.xml"), SAFETY))
+    assert info.value.kind == "blocked"
+
+
+async def _get_once(url: str):
+    async with Fetcher(resolver=_public) as f:
+        return await f.get(url, max_bytes=100_000, allow_internal=False)
+
+
+def test_no_proxy_hosts_are_fetched_directly(server, proxy_env):
+    direct = FeedServer(host="127.0.0.2")
+    try:
+        url = direct.add("/feed.xml", BODY)
+        proxy_env.setenv("http_proxy", server.url(""))
+        proxy_env.setenv("no_proxy", "localhost,127.0.0.2")
+        assert fetch(url).body == BODY
+        assert direct.count("/feed.xml") == 1 and server.request_headers == []
+    finally:
+        direct.stop()
+
+
+def test_an_unusable_proxy_is_a_network_error_not_a_crash(server, proxy_env):
+    pytest.importorskip("httpx")
+    try:
+        import socksio  # noqa: F401
+        pytest.skip("socksio is installed: httpx can use a SOCKS proxy here")
+    except ImportError:
+        pass
+    proxy_env.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    err = fetch_error(server.add("/feed.xml", BODY))
+    assert err.kind == "network" and "cannot use the proxy socks5://127.0.0.1:9" in str(err)
