@@ -212,7 +212,8 @@ class Fetcher:
         # Requests go straight to the transport, not through httpx.AsyncClient: the client's
         # layers (auth, redirects, cookie jar, hooks, URL and header merging) cost about 0.2 ms
         # of CPU per request, a third of a 304's, and we follow redirects by hand anyway. What
-        # the client did that we need is kept: its default headers, the timeouts, the cookies.
+        # the client did that we need is kept: its default headers, the timeouts, the cookies,
+        # and the proxies from the environment (PerOriginTransport).
         self._headers = [("User-Agent", user_agent or USER_AGENT),
                          # Only codings `_Body` decodes under the cap; never brotli/zstd.
                          ("Accept-Encoding", "gzip, deflate")]
