@@ -665,7 +665,6 @@ def test_no_proxy_hosts_are_fetched_directly(server, proxy_env):
 
 
 def test_an_unusable_proxy_is_a_network_error_not_a_crash(server, proxy_env):
-    pytest.importorskip("httpx")
     try:
         import socksio  # noqa: F401
         pytest.skip("socksio is installed: httpx can use a SOCKS proxy here")

@@ -82,7 +82,8 @@ def test_a_refused_connection_is_a_connect_error():
 
 
 def test_connect_and_read_timeouts_are_httpcores():
-    silent = RawServer(lambda conn: time.sleep(3) or conn.close())
+    silent = FeedServer()                  # answers /slow after 3 s
+    silent.add("/slow", b"late", delay=3.0)
     try:
         with pytest.raises(httpcore.ConnectTimeout):
             run(netio.BACKEND.connect_tcp("127.0.0.1", silent.port, timeout=0))
@@ -90,7 +91,7 @@ def test_connect_and_read_timeouts_are_httpcores():
         async def read_silence():
             stream = await netio.BACKEND.connect_tcp("127.0.0.1", silent.port, timeout=5)
             try:
-                await stream.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+                await stream.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
                 started = time.monotonic()
                 with pytest.raises(httpcore.ReadTimeout):
                     await stream.read(1024, timeout=0.3)
